@@ -1,0 +1,138 @@
+// swift-tools-version: 6.2
+// hummingbird-websocket 2.8.1 requires tools 6.2; the package builds in the Swift 6 language mode.
+
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "tickplex",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tickplex", targets: ["tickplex"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+    ],
+    targets: [
+        // hiredis as a codec only (reply reader + command formatting); NIO does all socket I/O.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        // Configuration: environment + .env, validated, with errors that name variable, value and what is allowed.
+        .target(
+            name: "TickplexCore",
+            swiftSettings: swiftSettings
+        ),
+
+        // Redis client: SwiftNIO sockets, hiredis RESP parsing and command encoding.
+        .target(
+            name: "TickplexRedis",
+            dependencies: [
+                "CHiredis",
+                "TickplexCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Message bus and last-value store: Redis and in-process implementations.
+        .target(
+            name: "TickplexBus",
+            dependencies: [
+                "TickplexRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // HTTP server: health endpoints and (later) the client gateway.
+        .target(
+            name: "TickplexServer",
+            dependencies: [
+                "TickplexCore",
+                "TickplexRedis",
+                "TickplexBus",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "tickplex",
+            dependencies: [
+                "TickplexCore",
+                "TickplexRedis",
+                "TickplexBus",
+                "TickplexServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Shared test helpers: a real redis-server on a free loopback port, the built binary, HTTP.
+        .target(
+            name: "TickplexTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "TickplexCoreTests",
+            dependencies: ["TickplexCore", "TickplexTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TickplexRedisTests",
+            dependencies: [
+                "TickplexRedis", "CHiredis", "TickplexTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TickplexBusTests",
+            dependencies: [
+                "TickplexBus", "TickplexRedis", "TickplexTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TickplexServerTests",
+            dependencies: [
+                "TickplexServer", "TickplexCore", "TickplexRedis", "TickplexBus", "TickplexTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,28 @@
+import NIOCore
+
+/// A message on a bus channel. The payload is the already-encoded event, shared by every consumer.
+public struct BusMessage: Sendable {
+    public let channel: String
+    public let payload: ByteBuffer
+
+    public init(channel: String, payload: ByteBuffer) {
+        self.channel = channel
+        self.payload = payload
+    }
+}
+
+/// Publish/subscribe between the upstream side and the fan-out side of one or many nodes.
+///
+/// A node subscribes a channel once (for all its local clients) and reads every message of its subscribed
+/// channels from `messages`, in publish order per channel.
+public protocol MessageBus: Sendable {
+    /// `redis` or `in-process`, for logs and `/health`.
+    var kind: String { get }
+    func publish(_ channel: String, _ payload: ByteBuffer) async throws
+    /// Publishes several messages in one round trip where the bus can pipeline.
+    func publish(_ messages: [BusMessage]) async throws
+    func subscribe(_ channels: [String]) async throws
+    func unsubscribe(_ channels: [String]) async throws
+    /// The node's single stream of received messages; read by one listener.
+    var messages: AsyncStream<BusMessage> { get }
+}

@@ -1,0 +1,49 @@
+import Logging
+import NIOCore
+import TickplexRedis
+
+/// The bus over Redis pub/sub: PUBLISH on the shared command client, SUBSCRIBE on a dedicated subscriber
+/// connection that re-subscribes by itself after Redis comes back. Run `client` and `subscriber` as services.
+public final class RedisBus: MessageBus {
+    public let kind = "redis"
+    public let client: RedisClient
+    public let subscriber: RedisSubscriber
+    public let messages: AsyncStream<BusMessage>
+    private let continuation: AsyncStream<BusMessage>.Continuation
+
+    public init(client: RedisClient, logger: Logger = Logger(label: "tickplex.bus")) {
+        self.client = client
+        let (stream, continuation) = AsyncStream.makeStream(of: BusMessage.self, bufferingPolicy: .unbounded)
+        self.messages = stream
+        self.continuation = continuation
+        self.subscriber = RedisSubscriber(configuration: client.configuration, logger: logger) { message in
+            continuation.yield(BusMessage(channel: message.channel, payload: message.payload))
+        }
+    }
+
+    public func publish(_ channel: String, _ payload: ByteBuffer) async throws {
+        let reply = try await client.send(.publish(channel, payload))
+        if case .error(let message) = reply {
+            throw RedisError.server(address: client.configuration.address, command: "PUBLISH", reply: message)
+        }
+    }
+
+    public func publish(_ messages: [BusMessage]) async throws {
+        let replies = try await client.send(messages.map { .publish($0.channel, $0.payload) })
+        for case .error(let message) in replies {
+            throw RedisError.server(address: client.configuration.address, command: "PUBLISH", reply: message)
+        }
+    }
+
+    public func subscribe(_ channels: [String]) async throws {
+        try await subscriber.subscribe(channels)
+    }
+
+    public func unsubscribe(_ channels: [String]) async throws {
+        try await subscriber.unsubscribe(channels)
+    }
+
+    public func finish() {
+        continuation.finish()
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+
+/// Reads `TickplexConfig` from environment variables and an optional `.env` file (the real environment wins).
+public enum ConfigLoader {
+    /// Every variable Tickplex reads, for `.env.example` checks and for documentation.
+    public static let variables = [
+        "HOST", "PORT", "REDIS_URL", "BRAND", "DEFAULT_VENUE", "UPSTREAM",
+        "BYBIT_WS_URL_SPOT", "BYBIT_WS_URL_LINEAR", "BYBIT_WS_URL_INVERSE",
+        "BINANCE_WS_URL_SPOT", "BINANCE_WS_URL_USDM",
+        "UPSTREAM_LINGER_S", "MAX_CLIENTS", "MAX_SUBSCRIPTIONS_PER_CLIENT", "MAX_MESSAGE_RATE_PER_CLIENT",
+        "MAX_CLIENT_FRAME_BYTES", "CLIENT_IDLE_TIMEOUT", "CLIENT_MAX_QUEUE_BYTES",
+        "QUOTE_MAX_AGE_MS", "QUOTE_WAIT_MS", "KLINE_HISTORY_MAX", "SHUTDOWN_GRACE_S", "LOG_LEVEL",
+        "METRICS_MAX_STREAMS", "LAST_VALUE_TTL_MS", "REDIS_CONNECT_TIMEOUT_MS", "REDIS_COMMAND_TIMEOUT_MS",
+    ]
+
+    /// Loads from the process environment and `dotEnvPath` when that file exists.
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        dotEnvPath: String? = ".env"
+    ) throws -> TickplexConfig {
+        var merged: [String: String] = [:]
+        if let dotEnvPath, FileManager.default.fileExists(atPath: dotEnvPath) {
+            let text = try String(contentsOfFile: dotEnvPath, encoding: .utf8)
+            merged = try DotEnv.parse(text)
+        }
+        merged.merge(environment) { _, real in real }
+        return try parse(merged)
+    }
+
+    /// Validates an already merged environment.
+    public static func parse(_ env: [String: String]) throws(ConfigError) -> TickplexConfig {
+        var c = TickplexConfig()
+        let r = Reader(env: env)
+        c.host = try r.string(
+            "HOST", default: c.host, valid: { !$0.isEmpty && !$0.contains(" ") },
+            allowed: { "a host name or IP address, e.g. 0.0.0.0 or 127.0.0.1" })
+        c.port = try r.int("PORT", default: c.port, in: 0...65535, note: " (0 = any free port)")
+        if let raw = r.value("REDIS_URL") {
+            guard let url = RedisURL(raw) else {
+                throw ConfigError(variable: "REDIS_URL", value: raw, allowed: RedisURL.allowedForm)
+            }
+            c.redisURL = url
+        }
+        c.brand = try r.string(
+            "BRAND", default: c.brand,
+            valid: { brand in
+                !brand.isEmpty && brand.count <= 32
+                    && brand.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }
+            },
+            allowed: { "1-32 characters of a-z, 0-9, '-' or '_' (it prefixes stream names and Redis keys)" })
+        c.defaultVenue = try r.enumeration("DEFAULT_VENUE", default: c.defaultVenue)
+        c.upstream = try r.enumeration("UPSTREAM", default: c.upstream)
+        c.bybitSpotURL = try r.wsURL("BYBIT_WS_URL_SPOT", default: c.bybitSpotURL)
+        c.bybitLinearURL = try r.wsURL("BYBIT_WS_URL_LINEAR", default: c.bybitLinearURL)
+        c.bybitInverseURL = try r.wsURL("BYBIT_WS_URL_INVERSE", default: c.bybitInverseURL)
+        c.binanceSpotURL = try r.wsURL("BINANCE_WS_URL_SPOT", default: c.binanceSpotURL)
+        c.binanceUSDMURL = try r.wsURL("BINANCE_WS_URL_USDM", default: c.binanceUSDMURL)
+        c.upstreamLingerSeconds = try r.int("UPSTREAM_LINGER_S", default: c.upstreamLingerSeconds, in: 0...86_400)
+        c.maxClients = try r.int("MAX_CLIENTS", default: c.maxClients, in: 1...1_000_000)
+        c.maxSubscriptionsPerClient = try r.int(
+            "MAX_SUBSCRIPTIONS_PER_CLIENT", default: c.maxSubscriptionsPerClient, in: 1...100_000)
+        c.maxMessageRatePerClient = try r.int(
+            "MAX_MESSAGE_RATE_PER_CLIENT", default: c.maxMessageRatePerClient, in: 1...1_000_000)
+        c.maxClientFrameBytes = try r.int(
+            "MAX_CLIENT_FRAME_BYTES", default: c.maxClientFrameBytes, in: 256...16_777_216)
+        c.clientIdleTimeoutSeconds = try r.int("CLIENT_IDLE_TIMEOUT", default: c.clientIdleTimeoutSeconds, in: 1...86_400)
+        c.clientMaxQueueBytes = try r.int(
+            "CLIENT_MAX_QUEUE_BYTES", default: c.clientMaxQueueBytes, in: 1_024...1_073_741_824)
+        c.quoteMaxAgeMs = try r.int("QUOTE_MAX_AGE_MS", default: c.quoteMaxAgeMs, in: 1...86_400_000)
+        c.quoteWaitMs = try r.int("QUOTE_WAIT_MS", default: c.quoteWaitMs, in: 0...60_000)
+        c.klineHistoryMax = try r.int("KLINE_HISTORY_MAX", default: c.klineHistoryMax, in: 1...10_000_000)
+        c.shutdownGraceSeconds = try r.int("SHUTDOWN_GRACE_S", default: c.shutdownGraceSeconds, in: 0...3_600)
+        c.logLevel = try r.string(
+            "LOG_LEVEL", default: c.logLevel, transform: { $0.lowercased() },
+            valid: { TickplexConfig.logLevels.contains($0) },
+            allowed: { "one of " + TickplexConfig.logLevels.joined(separator: ", ") })
+        c.metricsMaxStreams = try r.int("METRICS_MAX_STREAMS", default: c.metricsMaxStreams, in: 0...100_000)
+        c.lastValueTTLMs = try r.int("LAST_VALUE_TTL_MS", default: c.lastValueTTLMs, in: 1_000...86_400_000)
+        c.redisConnectTimeoutMs = try r.int(
+            "REDIS_CONNECT_TIMEOUT_MS", default: c.redisConnectTimeoutMs, in: 10...600_000)
+        c.redisCommandTimeoutMs = try r.int(
+            "REDIS_COMMAND_TIMEOUT_MS", default: c.redisCommandTimeoutMs, in: 10...600_000)
+        return c
+    }
+
+    /// Reads one variable at a time; an empty value counts as unset so that `FOO=` in a `.env` keeps the default.
+    private struct Reader {
+        let env: [String: String]
+
+        func value(_ name: String) -> String? {
+            guard let v = env[name], !v.isEmpty else { return nil }
+            return v
+        }
+
+        func int(_ name: String, default d: Int, in range: ClosedRange<Int>, note: String = "") throws(ConfigError)
+            -> Int
+        {
+            guard let raw = value(name) else { return d }
+            guard let v = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
+                throw ConfigError(
+                    variable: name, value: raw,
+                    allowed: "a whole number from \(range.lowerBound) to \(range.upperBound)\(note)")
+            }
+            return v
+        }
+
+        func string(
+            _ name: String, default d: String, transform: (String) -> String = { $0 },
+            valid: (String) -> Bool, allowed: () -> String
+        ) throws(ConfigError) -> String {
+            guard let raw = value(name) else { return d }
+            let v = transform(raw)
+            guard valid(v) else { throw ConfigError(variable: name, value: raw, allowed: allowed()) }
+            return v
+        }
+
+        func enumeration<E: RawRepresentable & CaseIterable>(_ name: String, default d: E) throws(ConfigError) -> E
+        where E.RawValue == String {
+            guard let raw = value(name) else { return d }
+            guard let v = E(rawValue: raw.lowercased()) else {
+                let list = E.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigError(variable: name, value: raw, allowed: "one of \(list)")
+            }
+            return v
+        }
+
+        func wsURL(_ name: String, default d: WebSocketURL) throws(ConfigError) -> WebSocketURL {
+            guard let raw = value(name) else { return d }
+            guard let url = WebSocketURL(raw) else {
+                throw ConfigError(variable: name, value: raw, allowed: WebSocketURL.allowedForm)
+            }
+            return url
+        }
+    }
+}

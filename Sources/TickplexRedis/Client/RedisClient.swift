@@ -1,0 +1,92 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// A Redis command client that survives Redis restarts. Run it as a `Service`; commands issued while it is
+/// disconnected fail at once with `RedisError.notConnected` (and the last error), never hang.
+public final class RedisClient: Service, Sendable {
+    private let manager: RedisConnectionManager
+    public var configuration: RedisConfiguration { manager.configuration }
+
+    public init(
+        configuration: RedisConfiguration, logger: Logger = Logger(label: "tickplex.redis"),
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    ) {
+        manager = RedisConnectionManager(
+            configuration: configuration, role: "commands", logger: logger, eventLoop: eventLoop)
+    }
+
+    public func run() async throws {
+        await manager.run()
+    }
+
+    public var status: RedisConnectionStatus {
+        get async { await manager.status }
+    }
+
+    /// Pipelines the commands in one write; replies come back in order (error replies as `.error` values).
+    public func send(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
+        guard !commands.isEmpty else { return [] }
+        // Encode off the event loop; only the write itself runs there.
+        var encoder = RedisCommandEncoder()
+        var bytes = ByteBufferAllocator().buffer(capacity: commands.count * 64)
+        for command in commands { encoder.encode(command, into: &bytes) }
+        let payload = bytes
+        let count = commands.count
+        let name = commands[0].name
+        let future = manager.withConnection { $0.write(payload, replyCount: count, commandName: name) }
+        return try await RedisConnection.await(future, address: configuration.address)
+    }
+
+    public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
+        try await send([command])[0]
+    }
+
+    /// Sends one command and turns an error reply into `RedisError.server`.
+    @discardableResult
+    public func command(_ arguments: RedisArgument...) async throws(RedisError) -> RESPValue {
+        let command = RedisCommand(arguments: arguments)
+        let reply = try await send(command)
+        if case .error(let message) = reply {
+            throw .server(address: configuration.address, command: command.name, reply: message)
+        }
+        return reply
+    }
+
+    /// Round-trip time of one PING.
+    public func ping() async throws(RedisError) -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reply = try await send(RedisCommand("PING"))
+        guard reply == .simpleString("PONG") else {
+            throw .unexpectedReply(address: configuration.address, command: "PING", reply: "\(reply)")
+        }
+        return clock.now - start
+    }
+
+    /// Waits until connected, or throws the last connection error after `timeout`.
+    public func waitUntilConnected(timeout: Duration) async throws(RedisError) {
+        try await manager.waitUntilConnected(timeout: timeout)
+    }
+}
+
+extension RedisConnectionManager {
+    func waitUntilConnected(timeout: Duration) async throws(RedisError) {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let status = await status
+            switch status {
+            case .connected: return
+            case .closed: throw .connectionClosed(address: configuration.address)
+            case .reconnecting(_, let error) where clock.now >= deadline:
+                throw .notConnected(address: configuration.address, lastError: error)
+            case .connecting where clock.now >= deadline:
+                throw .notConnected(address: configuration.address, lastError: nil)
+            default:
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import TickplexCore
+
+/// Where and how to reach Redis.
+public struct RedisConfiguration: Sendable {
+    public var url: RedisURL
+    public var connectTimeout: Duration
+    public var commandTimeout: Duration
+    /// Idle connections send PING this often, so that a server that stopped answering is noticed.
+    public var keepAliveInterval: Duration
+    public var reconnectBackoff: Backoff
+
+    public init(
+        url: RedisURL,
+        connectTimeout: Duration = .seconds(3),
+        commandTimeout: Duration = .seconds(5),
+        keepAliveInterval: Duration = .seconds(5),
+        reconnectBackoff: Backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
+    ) {
+        self.url = url
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.keepAliveInterval = keepAliveInterval
+        self.reconnectBackoff = reconnectBackoff
+    }
+
+    /// `host:port`, for errors and logs (never the password).
+    public var address: String {
+        url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
+    }
+}

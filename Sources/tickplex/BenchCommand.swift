@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks (see BENCHMARKS.md). Loopback only.",
+        subcommands: [RedisPublishBench.self]
+    )
+}
