@@ -59,9 +59,14 @@ final class RedisConnectionManager: Sendable {
                     logger.info("redis \(role) connected", metadata: ["redis": "\(configuration.url)"])
                 }
                 outageStart = nil
-                await withGracefulShutdownHandler {
-                    await supervise(connection)
-                } onGracefulShutdown: {
+                // Graceful shutdown and cancellation both end the connection; waiting on a future alone would not.
+                await withTaskCancellationHandler {
+                    await withGracefulShutdownHandler {
+                        await supervise(connection)
+                    } onGracefulShutdown: {
+                        connection.channel.close(promise: nil)
+                    }
+                } onCancel: {
                     connection.channel.close(promise: nil)
                 }
                 let since = Date()

@@ -1,0 +1,39 @@
+import Foundation
+
+/// Finds programs the tests run: `redis-server` on the PATH, and the `tickplex` binary built beside the tests.
+public enum ExecutableLocator {
+    public struct NotFound: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func onPath(_ name: String) throws -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") + ["/usr/sbin", "/usr/bin"] {
+            let candidate = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw NotFound(description: "\(name) not found on PATH; Scripts/test installs it (apt-get install redis-server)")
+    }
+
+    /// The `tickplex` executable of the same build as the running tests (or `TICKPLEX_BIN`).
+    public static func tickplex() throws -> String {
+        if let explicit = ProcessInfo.processInfo.environment["TICKPLEX_BIN"] { return explicit }
+        var candidates: [URL] = []
+        let argv0 = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        // .build/<triple>/debug/tickplexPackageTests.xctest (a file on Linux, a bundle on macOS)
+        var dir = argv0.deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(dir.appendingPathComponent("tickplex"))
+            dir = dir.deletingLastPathComponent()
+        }
+        if let bundle = Bundle.main.executableURL {
+            candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("tickplex"))
+        }
+        candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/.build/debug/tickplex"))
+        for url in candidates where FileManager.default.isExecutableFile(atPath: url.path) {
+            return url.path
+        }
+        throw NotFound(
+            description: "tickplex binary not found near \(argv0.path); build it with `swift build --build-tests`")
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Synchronization
+
+/// A real `redis-server` on a free loopback port, owned by one test: started on demand, killed and restarted
+/// on the same port to simulate an outage, stopped (and its process reaped) when the test ends.
+public final class RedisServer: Sendable {
+    public let port: Int
+    public let password: String?
+    private let process = Mutex<Process?>(nil)
+
+    public var url: String {
+        if let password { return "redis://:\(password)@127.0.0.1:\(port)/0" }
+        return "redis://127.0.0.1:\(port)/0"
+    }
+
+    private init(port: Int, password: String?) {
+        self.port = port
+        self.password = password
+    }
+
+    /// Starts a server on a free port and waits until it accepts connections.
+    public static func start(password: String? = nil) async throws -> RedisServer {
+        let server = RedisServer(port: freeLoopbackPort(), password: password)
+        try await server.launch()
+        return server
+    }
+
+    /// (Re)starts the process on this server's port.
+    public func launch() async throws {
+        let executable = try ExecutableLocator.onPath("redis-server")
+        var arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--daemonize", "no", "--loglevel", "warning", "--logfile", "",
+        ]
+        if let password { arguments += ["--requirepass", password] }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process.withLock { $0 = p }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !isListening(port: port) {
+            guard p.isRunning else {
+                throw ExecutableLocator.NotFound(description: "redis-server exited at start (port \(port))")
+            }
+            guard ContinuousClock.now < deadline else {
+                throw ExecutableLocator.NotFound(description: "redis-server did not listen on \(port) within 10 s")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// SIGKILL: the server dies at once, the way a crash or an OOM kill looks to clients.
+    public func kill() {
+        let p = process.withLock { p -> Process? in
+            defer { p = nil }
+            return p
+        }
+        guard let p else { return }
+        Foundation.kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
+    /// Stops the server; safe to call twice.
+    public func stop() {
+        kill()
+    }
+
+    deinit {
+        kill()
+    }
+}
