@@ -2,17 +2,13 @@ import Foundation
 
 /// Finds programs the tests run: `redis-server` on the PATH, and the `tickplex` binary built beside the tests.
 public enum ExecutableLocator {
-    public struct NotFound: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     public static func onPath(_ name: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for dir in path.split(separator: ":") + ["/usr/sbin", "/usr/bin"] {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw NotFound(description: "\(name) not found on PATH; Scripts/test installs it (apt-get install redis-server)")
+        throw TestSupportError(description: "\(name) not found on PATH; Scripts/test installs it (apt-get install redis-server)")
     }
 
     /// The `tickplex` executable of the same build as the running tests (or `TICKPLEX_BIN`).
@@ -33,7 +29,13 @@ public enum ExecutableLocator {
         for url in candidates where FileManager.default.isExecutableFile(atPath: url.path) {
             return url.path
         }
-        throw NotFound(
+        throw TestSupportError(
             description: "tickplex binary not found near \(argv0.path); build it with `swift build --build-tests`")
     }
+}
+
+/// A test environment problem (missing program, server that did not start), with what to do about it.
+public struct TestSupportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
 }

@@ -43,10 +43,10 @@ public final class RedisServer: Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         while !isListening(port: port) {
             guard p.isRunning else {
-                throw ExecutableLocator.NotFound(description: "redis-server exited at start (port \(port))")
+                throw TestSupportError(description: "redis-server exited at start (port \(port))")
             }
             guard ContinuousClock.now < deadline else {
-                throw ExecutableLocator.NotFound(description: "redis-server did not listen on \(port) within 10 s")
+                throw TestSupportError(description: "redis-server did not listen on \(port) within 10 s")
             }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -80,7 +80,7 @@ public final class TickplexProcess: Sendable {
             guard isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw ExecutableLocator.NotFound(
+        throw TestSupportError(
             description: "tickplex did not report listening; stdout:\n\(stdout)\nstderr:\n\(stderr)")
     }
 
