@@ -8,7 +8,8 @@ public enum ExecutableLocator {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw TestSupportError(description: "\(name) not found on PATH; Scripts/test installs it (apt-get install redis-server)")
+        throw TestSupportError(
+            description: "\(name) not found on PATH; Scripts/test installs it (apt-get install redis-server)")
     }
 
     /// The `tickplex` executable of the same build as the running tests (or `TICKPLEX_BIN`).

@@ -8,6 +8,8 @@ public final class RedisServer: Sendable {
     public let password: String?
     private let process = Mutex<Process?>(nil)
 
+    private var pidFile: String { NSTemporaryDirectory() + "tickplex-test-redis-\(port).pid" }
+
     public var url: String {
         if let password { return "redis://:\(password)@127.0.0.1:\(port)/0" }
         return "redis://127.0.0.1:\(port)/0"
@@ -31,6 +33,8 @@ public final class RedisServer: Sendable {
         var arguments = [
             "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--loglevel", "warning", "--logfile", "",
+            // Scripts/test kills any server a crashed test run left behind by this pid file.
+            "--pidfile", pidFile,
         ]
         if let password { arguments += ["--requirepass", password] }
         let p = Process()
@@ -61,6 +65,7 @@ public final class RedisServer: Sendable {
         guard let p else { return }
         Foundation.kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: pidFile)
     }
 
     /// Stops the server; safe to call twice.

@@ -53,7 +53,8 @@ struct MessageBusContractTests {
             try await withRedisBus(server) { node2 in
                 try await node1.subscribe(["s"])
                 try await node2.subscribe(["s"])
-                try await node1.publish((0..<100).map { BusMessage(channel: "s", payload: ByteBuffer(string: "\($0)")) })
+                try await node1.publish(
+                    (0..<100).map { BusMessage(channel: "s", payload: ByteBuffer(string: "\($0)")) })
                 let got1 = await collect(node1, count: 100)
                 let got2 = await collect(node2, count: 100)
                 let expected = (0..<100).map { "\($0)" }

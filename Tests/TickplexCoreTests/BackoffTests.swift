@@ -8,7 +8,9 @@ struct BackoffTests {
 
     @Test("the ceiling doubles per attempt up to the maximum")
     func ceilings() {
-        let expected: [Duration] = [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(32), .seconds(60), .seconds(60)]
+        let expected: [Duration] = [
+            .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(32), .seconds(60), .seconds(60),
+        ]
         #expect((1...8).map { backoff.ceiling(attempt: $0) } == expected)
         #expect(backoff.ceiling(attempt: 1000) == .seconds(60))
     }

@@ -48,6 +48,7 @@ struct DotEnvTests {
         try "PORT=nope\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: ConfigError.self) { try ConfigLoader.load(environment: [:], dotEnvPath: path) }
         // No file: defaults.
-        #expect(try ConfigLoader.load(environment: [:], dotEnvPath: dir.appendingPathComponent("none").path).port == 8080)
+        #expect(
+            try ConfigLoader.load(environment: [:], dotEnvPath: dir.appendingPathComponent("none").path).port == 8080)
     }
 }

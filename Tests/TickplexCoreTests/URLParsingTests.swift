@@ -14,7 +14,9 @@ struct URLParsingTests {
         #expect(RedisURL("redis://[::1]:6380/1") == RedisURL(host: "::1", port: 6380, database: 1))
     }
 
-    @Test("malformed redis URLs are rejected", arguments: ["", "redis://", "http://h", "redis://h:0", "redis://h:x", "redis://h/-1", "redis://[::1"])
+    @Test(
+        "malformed redis URLs are rejected",
+        arguments: ["", "redis://", "http://h", "redis://h:0", "redis://h:x", "redis://h/-1", "redis://[::1"])
     func redisRejects(_ text: String) {
         #expect(RedisURL(text) == nil)
     }
@@ -28,7 +30,9 @@ struct URLParsingTests {
 
     @Test("ws and wss URLs with default ports, paths and queries")
     func websocketForms() {
-        #expect(WebSocketURL("wss://stream.bybit.com/v5/public/linear") == .init(tls: true, host: "stream.bybit.com", port: 443, path: "/v5/public/linear"))
+        #expect(
+            WebSocketURL("wss://stream.bybit.com/v5/public/linear")
+                == .init(tls: true, host: "stream.bybit.com", port: 443, path: "/v5/public/linear"))
         #expect(WebSocketURL("ws://127.0.0.1:9000") == .init(tls: false, host: "127.0.0.1", port: 9000, path: "/"))
         #expect(WebSocketURL("ws://h:1?x=1")?.path == "/?x=1")
         #expect(WebSocketURL("wss://stream.binance.com:9443")!.appendingPath("/ws").path == "/ws")

@@ -24,13 +24,22 @@ struct RESPReaderTests {
         ("*0\r\n", .array([])),
         (
             "*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$13\r\n{\"p\":\"1.50\"}\n\r\n",
-            .array([.bulkString(ByteBuffer(string: "message")), .bulkString(ByteBuffer(string: "chan")), .bulkString(ByteBuffer(string: "{\"p\":\"1.50\"}\n"))])
+            .array([
+                .bulkString(ByteBuffer(string: "message")), .bulkString(ByteBuffer(string: "chan")),
+                .bulkString(ByteBuffer(string: "{\"p\":\"1.50\"}\n")),
+            ])
         ),
         (
             "*4\r\n:1\r\n*2\r\n+a\r\n$-1\r\n*0\r\n-E\r\n",
             .array([.integer(1), .array([.simpleString("a"), .null]), .array([]), .error("E")])
         ),
-        ("*2\r\n*1\r\n*1\r\n:7\r\n$3\r\n\u{e2}\u{82}\u{ac}\r\n", .array([.array([.array([.integer(7)])]), .bulkString(ByteBuffer(bytes: Array("\u{e2}\u{82}\u{ac}".unicodeScalars.map { UInt8($0.value) })))])),
+        (
+            "*2\r\n*1\r\n*1\r\n:7\r\n$3\r\n\u{e2}\u{82}\u{ac}\r\n",
+            .array([
+                .array([.array([.integer(7)])]),
+                .bulkString(ByteBuffer(bytes: Array("\u{e2}\u{82}\u{ac}".unicodeScalars.map { UInt8($0.value) }))),
+            ])
+        ),
     ]
 
     static var stream: [UInt8] {

@@ -29,11 +29,13 @@ struct RedisPipelineTests {
                                     let payload = "task\(task)-cmd\(i)"
                                     if i % 5 == 0 {
                                         let replies = try await client.send([
-                                            RedisCommand("ECHO", .string(payload)), RedisCommand("INCR", .string("counter:\(task)")),
+                                            RedisCommand("ECHO", .string(payload)),
+                                            RedisCommand("INCR", .string("counter:\(task)")),
                                         ])
                                         return replies[0].string == payload && replies[1].int != nil ? 0 : 1
                                     }
-                                    return try await client.send(RedisCommand("ECHO", .string(payload))).string == payload ? 0 : 1
+                                    return try await client.send(RedisCommand("ECHO", .string(payload))).string
+                                        == payload ? 0 : 1
                                 }
                                 inFlight += 1
                             }
@@ -63,7 +65,8 @@ struct RedisPipelineTests {
         let client = RedisClient(configuration: redisConfiguration(server), logger: quietLogger)
         let replies = try await withRunning([client]) {
             try await client.send([
-                RedisCommand("SET", "k", "v"), RedisCommand("NOSUCHCOMMAND"), RedisCommand("GET", "k"), RedisCommand("GET", "missing"),
+                RedisCommand("SET", "k", "v"), RedisCommand("NOSUCHCOMMAND"), RedisCommand("GET", "k"),
+                RedisCommand("GET", "missing"),
                 RedisCommand("LRANGE", "nolist", 0, -1),
             ])
         }
@@ -88,7 +91,10 @@ struct RedisPipelineTests {
         let db0 = RedisClient(configuration: redisConfiguration(server), logger: quietLogger)
         let (in3, in0) = try await withRunning([db3, db0]) {
             try await db3.command("SET", "only-in-3", "yes")
-            return (try await db3.send(RedisCommand("GET", "only-in-3")), try await db0.send(RedisCommand("GET", "only-in-3")))
+            return (
+                try await db3.send(RedisCommand("GET", "only-in-3")),
+                try await db0.send(RedisCommand("GET", "only-in-3"))
+            )
         }
         #expect(in3.string == "yes")
         #expect(in0 == .null)

@@ -22,7 +22,8 @@ struct RedisPubSubTests {
             #expect(await subscriber.channels == Set(channels))
             // Interleave channels; publish in pipelined batches of 100.
             for round in 0..<perChannel {
-                let replies = try await publisher.send(channels.map { .publish($0, ByteBuffer(string: "\($0)|\(round)")) })
+                let replies = try await publisher.send(
+                    channels.map { .publish($0, ByteBuffer(string: "\($0)|\(round)")) })
                 #expect(replies.allSatisfy { $0 == .integer(1) }, "each PUBLISH reaches exactly one subscriber")
             }
             _ = await eventually { log.count >= channels.count * perChannel }
@@ -74,7 +75,9 @@ struct RedisPubSubTests {
         let receivers = try await withRunning([subscriber, publisher]) {
             try await subscriber.subscribe(["a", "b"])
             try await subscriber.unsubscribe(["a"])
-            let r = try await publisher.send([.publish("a", ByteBuffer(string: "x")), .publish("b", ByteBuffer(string: "y"))])
+            let r = try await publisher.send([
+                .publish("a", ByteBuffer(string: "x")), .publish("b", ByteBuffer(string: "y")),
+            ])
             _ = await eventually { collected.count == 1 }
             try await Task.sleep(for: .milliseconds(100))
             return r

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Synchronization
 import TickplexCore
 import TickplexTestSupport
 
@@ -8,7 +9,8 @@ import TickplexTestSupport
 func redisConfiguration(_ server: RedisServer, commandTimeout: Duration = .seconds(5)) -> RedisConfiguration {
     RedisConfiguration(
         url: RedisURL(server.url)!, connectTimeout: .seconds(2), commandTimeout: commandTimeout,
-        keepAliveInterval: .seconds(1), reconnectBackoff: Backoff(initial: .milliseconds(50), maximum: .milliseconds(500)))
+        keepAliveInterval: .seconds(1),
+        reconnectBackoff: Backoff(initial: .milliseconds(50), maximum: .milliseconds(500)))
 }
 
 var quietLogger: Logger {
@@ -41,9 +43,6 @@ protocol RunnableRedis: Sendable {
 }
 extension RedisClient: RunnableRedis {}
 extension RedisSubscriber: RunnableRedis {}
-
-
-import Synchronization
 
 /// A thread-safe list filled from event-loop callbacks.
 final class LockedList<Element: Sendable>: Sendable {

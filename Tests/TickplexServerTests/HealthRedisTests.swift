@@ -36,7 +36,8 @@ struct HealthRedisTests {
             try await server.launch()
             #expect(await eventually { (try? await httpGet(port: port, "/health"))?.status == 200 })
             // Messages published after the resubscribe are all delivered.
-            try await node.bus.publish((0..<50).map { BusMessage(channel: "health:ch", payload: ByteBuffer(string: "\($0)")) })
+            try await node.bus.publish(
+                (0..<50).map { BusMessage(channel: "health:ch", payload: ByteBuffer(string: "\($0)")) })
             var got: [String] = []
             for await m in node.bus.messages {
                 got.append(String(buffer: m.payload))

@@ -19,7 +19,8 @@ struct ProcessStartupTests {
         ("BRAND", "UPPER", "a-z"),
     ]
 
-    @Test("each configuration error exits 2 with one line naming variable, value and what is allowed", arguments: 0..<10)
+    @Test(
+        "each configuration error exits 2 with one line naming variable, value and what is allowed", arguments: 0..<10)
     func configErrorExits2(_ index: Int) async throws {
         let (variable, value, allowed) = Self.badValues[index]
         var environment = ["PORT": "0", "HOST": "127.0.0.1"]

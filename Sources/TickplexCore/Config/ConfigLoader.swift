@@ -63,7 +63,8 @@ public enum ConfigLoader {
             "MAX_MESSAGE_RATE_PER_CLIENT", default: c.maxMessageRatePerClient, in: 1...1_000_000)
         c.maxClientFrameBytes = try r.int(
             "MAX_CLIENT_FRAME_BYTES", default: c.maxClientFrameBytes, in: 256...16_777_216)
-        c.clientIdleTimeoutSeconds = try r.int("CLIENT_IDLE_TIMEOUT", default: c.clientIdleTimeoutSeconds, in: 1...86_400)
+        c.clientIdleTimeoutSeconds = try r.int(
+            "CLIENT_IDLE_TIMEOUT", default: c.clientIdleTimeoutSeconds, in: 1...86_400)
         c.clientMaxQueueBytes = try r.int(
             "CLIENT_MAX_QUEUE_BYTES", default: c.clientMaxQueueBytes, in: 1_024...1_073_741_824)
         c.quoteMaxAgeMs = try r.int("QUOTE_MAX_AGE_MS", default: c.quoteMaxAgeMs, in: 1...86_400_000)

@@ -14,7 +14,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         self.database = database
     }
 
-    public static let allowedForm = "redis://[:password@]host:port/db (port 1-65535, db 0-15 or more, e.g. redis://127.0.0.1:6379/0)"
+    public static let allowedForm =
+        "redis://[:password@]host:port/db (port 1-65535, db 0-15 or more, e.g. redis://127.0.0.1:6379/0)"
 
     /// Parses the URL; returns `nil` when it is malformed.
     public init?(_ string: String) {

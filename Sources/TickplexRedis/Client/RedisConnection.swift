@@ -19,7 +19,8 @@ public final class RedisConnection: Sendable {
         onPush: (@Sendable (RedisPubSubMessage) -> Void)? = nil
     ) async throws(RedisError) -> RedisConnection {
         let address = configuration.address
-        let timeoutMs = Int64(configuration.connectTimeout.components.seconds * 1000)
+        let timeoutMs =
+            Int64(configuration.connectTimeout.components.seconds * 1000)
             + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000
         let commandTimeout = TimeAmount(configuration.commandTimeout)
         let channel: any Channel

@@ -77,7 +77,8 @@ final class RedisConnectionManager: Sendable {
                     self.state.value.lastError = "connection lost"
                 }.get()
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
-                logger.warning("redis \(role) connection lost; reconnecting", metadata: ["redis": "\(configuration.url)"])
+                logger.warning(
+                    "redis \(role) connection lost; reconnecting", metadata: ["redis": "\(configuration.url)"])
             } catch {
                 let since = outageStart ?? Date()
                 outageStart = since

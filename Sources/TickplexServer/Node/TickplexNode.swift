@@ -3,10 +3,10 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import UnixSignals
 import TickplexBus
 import TickplexCore
 import TickplexRedis
+import UnixSignals
 
 /// The composition root: builds the bus, the last-value store, the HTTP application and the services that run
 /// them, from one `TickplexConfig`. `REDIS_URL` unset → in-process bus and store (single node).

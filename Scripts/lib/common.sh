@@ -1,0 +1,37 @@
+# Shared by Scripts/run and Scripts/test: find the toolchain and install missing system packages.
+# shellcheck shell=bash
+
+log() { printf '%s\n' "[$(basename "$0")] $*" >&2; }
+
+ensure_swift() {
+    if ! command -v swift >/dev/null 2>&1; then
+        for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+            if [ -x "$dir/swift" ]; then export PATH="$dir:$PATH"; break; fi
+        done
+    fi
+    command -v swift >/dev/null 2>&1 || { log "swift not found: install the Swift 6.2+ toolchain first"; exit 1; }
+}
+
+# ensure_apt "<check command>" package… — installs the packages when the check fails.
+ensure_apt() {
+    local check="$1"; shift
+    if eval "$check" >/dev/null 2>&1; then return 0; fi
+    log "installing $* (apt)"
+    local sudo=""
+    if [ "$(id -u)" != "0" ]; then
+        command -v sudo >/dev/null 2>&1 || { log "need root or sudo to apt-get install $*"; exit 1; }
+        sudo="sudo"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq || log "apt-get update failed; trying the install anyway"
+    $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    eval "$check" >/dev/null 2>&1 || { log "installed $* but '$check' still fails"; exit 1; }
+}
+
+ensure_hiredis() {
+    ensure_apt "test -f /usr/include/hiredis/hiredis.h" libhiredis-dev
+}
+
+ensure_redis_server() {
+    ensure_apt "command -v redis-server && command -v redis-cli" redis-server redis-tools
+}
