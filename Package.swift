@@ -33,6 +33,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Venue adapters: exchange frames ↔ normalized events, topic names, request framing.
+        .target(
+            name: "TickplexVenues",
+            dependencies: ["TickplexCore"],
+            swiftSettings: swiftSettings
+        ),
+
         // Redis client: SwiftNIO sockets, hiredis RESP parsing and command encoding.
         .target(
             name: "TickplexRedis",
@@ -106,6 +113,11 @@ let package = Package(
         .testTarget(
             name: "TickplexCoreTests",
             dependencies: ["TickplexCore", "TickplexTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TickplexVenuesTests",
+            dependencies: ["TickplexVenues", "TickplexCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -5,9 +5,19 @@ public enum StreamKind: String, Sendable, Hashable, CaseIterable, Codable {
 
 /// Candle intervals of the wire contract. Each venue maps them to its own names; one a venue lacks is rejected.
 public enum KlineInterval: String, Sendable, Hashable, CaseIterable, Codable {
-    case m1 = "1m", m3 = "3m", m5 = "5m", m15 = "15m", m30 = "30m"
-    case h1 = "1h", h2 = "2h", h4 = "4h", h6 = "6h", h12 = "12h"
-    case d1 = "1d", w1 = "1w", mo1 = "1M"
+    case m1 = "1m"
+    case m3 = "3m"
+    case m5 = "5m"
+    case m15 = "15m"
+    case m30 = "30m"
+    case h1 = "1h"
+    case h2 = "2h"
+    case h4 = "4h"
+    case h6 = "6h"
+    case h12 = "12h"
+    case d1 = "1d"
+    case w1 = "1w"
+    case mo1 = "1M"
 
     /// Length in milliseconds (a month counts as 30 days; only used for sanity checks).
     public var milliseconds: Int64 {
