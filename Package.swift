@@ -88,6 +88,7 @@ let package = Package(
             name: "tickplex",
             dependencies: [
                 "TickplexCore",
+                "TickplexVenues",
                 "TickplexRedis",
                 "TickplexBus",
                 "TickplexServer",
