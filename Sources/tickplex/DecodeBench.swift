@@ -18,7 +18,10 @@ struct DecodeBench: ParsableCommand {
         let cases: [(name: String, file: String, category: BybitAdapter.Category)] = [
             ("linear tickers (snapshot + deltas, merged)", "bybit/tickers_linear.jsonl", .linear),
             ("linear publicTrade", "bybit/publicTrade_linear.jsonl", .linear),
-            ("linear orderbook.200 (snapshot + deltas, local book, top 50)", "bybit/orderbook200_linear.jsonl", .linear),
+            (
+                "linear orderbook.200 (snapshot + deltas, local book, top 50)", "bybit/orderbook200_linear.jsonl",
+                .linear
+            ),
         ]
         for c in cases {
             let url = URL(fileURLWithPath: samples).appendingPathComponent(c.file)

@@ -61,7 +61,13 @@ struct RedisReconnectTests {
         let client = RedisClient(configuration: redisConfiguration(server), logger: quietLogger)
         try await withRunning([subscriber, client]) {
             server.kill()
-            #expect(await eventually { await !subscriber.status.isConnected })
+            // Both connections must have noticed, or the client's "connected" below could be the stale one.
+            #expect(
+                await eventually {
+                    let s = await subscriber.status
+                    let c = await client.status
+                    return !s.isConnected && !c.isConnected
+                })
             try await subscriber.subscribe(["late"])
             try await server.launch()
             try await subscriber.waitUntilConnected(timeout: .seconds(10))

@@ -92,6 +92,7 @@ public struct JSONParser {
         mutating func parseObject(depth: Int) throws(Error) -> JSONValue {
             index += 1
             var pairs: [(key: String, value: JSONValue)] = []
+            pairs.reserveCapacity(8)
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1

@@ -29,21 +29,52 @@ public enum DecimalText {
     /// only leading zeros of the integer part are normalised. Returns the input for text that is not a plain decimal
     /// (such as `""`), so that nothing the exchange sent is lost.
     public static func movePoint(_ s: String, by places: Int) -> String {
-        guard let (negative, integer, fraction) = split(Substring(s)) else { return s }
-        var digits = Array(integer) + Array(fraction)
-        var point = integer.count + places
+        var sign: [UInt8] = []
+        var digits: [UInt8] = []
+        digits.reserveCapacity(s.utf8.count + abs(places) + 2)
+        var integerCount = 0
+        var seenDot = false
+        for (i, b) in s.utf8.enumerated() {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits.append(b)
+                if !seenDot { integerCount += 1 }
+            case UInt8(ascii: "."):
+                guard !seenDot else { return s }
+                seenDot = true
+            case UInt8(ascii: "-") where i == 0:
+                sign = [b]
+            case UInt8(ascii: "+") where i == 0:
+                continue
+            default:
+                return s
+            }
+        }
+        guard !digits.isEmpty else { return s }
+        var point = integerCount + places
         if point < 0 {
-            digits = Array(repeating: "0", count: -point) + digits
+            digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: -point), at: 0)
             point = 0
         }
-        if point > digits.count { digits += Array(repeating: "0", count: point - digits.count) }
-        var intPart = String(digits[..<point])
-        let fracPart = String(digits[point...])
-        while intPart.count > 1, intPart.first == "0" { intPart.removeFirst() }
-        if intPart.isEmpty { intPart = "0" }
-        let body = fracPart.isEmpty ? intPart : intPart + "." + fracPart
-        let isZero = body.allSatisfy { $0 == "0" || $0 == "." }
-        return negative && !isZero ? "-" + body : body
+        if point > digits.count {
+            digits.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: point - digits.count))
+        }
+        // Leading zeros of the integer part go, keeping one.
+        var firstInteger = 0
+        while firstInteger < point - 1, digits[firstInteger] == UInt8(ascii: "0") { firstInteger += 1 }
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count + 2)
+        if point == 0 {
+            out.append(UInt8(ascii: "0"))
+        } else {
+            out.append(contentsOf: digits[firstInteger..<point])
+        }
+        if point < digits.count {
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: digits[point...])
+        }
+        let isZero = digits.allSatisfy { $0 == UInt8(ascii: "0") }
+        return String(decoding: (isZero ? [] : sign) + out, as: UTF8.self)
     }
 
     /// Whether the decimal is zero (`"0"`, `"0.00000000"`); non-decimal text is not zero.

@@ -26,7 +26,9 @@ public struct BybitAdapter: Sendable {
 
     public let category: Category
     public let venue: Venue
-    private var tickers: [String: [String: JSONValue]] = [:]
+    private var tickers: [String: BybitTickerState] = [:]
+    /// Parsed topic names: the same few topics repeat on every frame.
+    private var topicCache: [String: BybitTopics.Parsed] = [:]
     private var books: [String: LocalOrderBook] = [:]
     /// Keys registered per topic (several book depths can share one topic).
     private var registered: [String: Set<StreamKey>] = [:]
@@ -136,7 +138,15 @@ public struct BybitAdapter: Sendable {
     private mutating func decodeData(topic: String, _ json: JSONValue, receivedAt: Int64) throws(VenueDecodeError)
         -> [VenueMessage]
     {
-        guard let parsed = BybitTopics.parse(topic: topic) else { return [.ignored] }
+        let parsed: BybitTopics.Parsed
+        if let cached = topicCache[topic] {
+            parsed = cached
+        } else {
+            guard let fresh = BybitTopics.parse(topic: topic) else { return [.ignored] }
+            if topicCache.count > 4096 { topicCache.removeAll() }
+            topicCache[topic] = fresh
+            parsed = fresh
+        }
         let ts = json["ts"]?.int64 ?? receivedAt
         guard let data = json["data"] else { throw VenueDecodeError("\(topic): missing data") }
         let type = json["type"]?.string ?? "snapshot"
@@ -169,37 +179,13 @@ public struct BybitAdapter: Sendable {
             guard tickers[topic] != nil else {
                 throw VenueDecodeError("\(topic): delta before any snapshot")
             }
-            for (k, v) in pairs { tickers[topic]![k] = v }
+            tickers[topic]!.apply(pairs)
         } else {
-            var state: [String: JSONValue] = [:]
-            state.reserveCapacity(pairs.count)
-            for (k, v) in pairs { state[k] = v }
+            var state = BybitTickerState()
+            state.apply(pairs)
             tickers[topic] = state
         }
-        return Self.ticker(from: tickers[topic]!)
-    }
-
-    static func ticker(from s: [String: JSONValue]) -> Ticker {
-        var t = Ticker(symbol: s["symbol"]?.text ?? "")
-        t.price = s["lastPrice"]?.text
-        t.markPrice = s["markPrice"]?.text
-        t.indexPrice = s["indexPrice"]?.text
-        t.high24h = s["highPrice24h"]?.text
-        t.low24h = s["lowPrice24h"]?.text
-        t.volume24h = s["volume24h"]?.text
-        t.turnover24h = s["turnover24h"]?.text
-        t.change24hPercent = s["price24hPcnt"]?.text.map { DecimalText.movePoint($0, by: 2) }
-        // Linear/inverse: bid1Price…; option: bidPrice…
-        if let p = (s["bid1Price"] ?? s["bidPrice"])?.text, let z = (s["bid1Size"] ?? s["bidSize"])?.text {
-            t.bid = PriceLevel(price: p, size: z)
-        }
-        if let p = (s["ask1Price"] ?? s["askPrice"])?.text, let z = (s["ask1Size"] ?? s["askSize"])?.text {
-            t.ask = PriceLevel(price: p, size: z)
-        }
-        t.fundingRate = s["fundingRate"]?.text
-        t.nextFundingTime = s["nextFundingTime"]?.int64
-        t.openInterest = s["openInterest"]?.text
-        return t
+        return tickers[topic]!.ticker
     }
 
     // MARK: Trades, klines, liquidations
