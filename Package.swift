@@ -40,6 +40,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The built-in exchange simulator (protocol state machines; servers follow).
+        .target(
+            name: "TickplexSimulator",
+            dependencies: ["TickplexCore", "TickplexVenues"],
+            swiftSettings: swiftSettings
+        ),
+
         // Redis client: SwiftNIO sockets, hiredis RESP parsing and command encoding.
         .target(
             name: "TickplexRedis",
@@ -119,6 +126,11 @@ let package = Package(
         .testTarget(
             name: "TickplexVenuesTests",
             dependencies: ["TickplexVenues", "TickplexCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TickplexSimulatorTests",
+            dependencies: ["TickplexSimulator", "TickplexCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -52,6 +52,8 @@ public final class TickplexNode: Sendable {
                 "upstream: exchanges — bybit \(config.bybitLinearURL), \(config.bybitSpotURL), "
                     + "\(config.bybitInverseURL); binance \(config.binanceSpotURL), \(config.binanceUSDMURL)")
         }
+        // Said plainly until the upstream pool lands, so nobody waits for data that cannot come.
+        lines.append("upstream pool: not built yet in this version — no exchange or simulator connections are made")
         return lines
     }
 
