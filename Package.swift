@@ -40,10 +40,30 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Upstream: one multiplexed WebSocket per venue endpoint (more only past per-connection limits).
+        .target(
+            name: "TickplexUpstream",
+            dependencies: [
+                "TickplexCore", "TickplexVenues",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The built-in exchange simulator (protocol state machines; servers follow).
         .target(
             name: "TickplexSimulator",
-            dependencies: ["TickplexCore", "TickplexVenues"],
+            dependencies: [
+                "TickplexCore", "TickplexVenues",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -131,6 +151,15 @@ let package = Package(
         .testTarget(
             name: "TickplexSimulatorTests",
             dependencies: ["TickplexSimulator", "TickplexCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TickplexUpstreamTests",
+            dependencies: [
+                "TickplexUpstream", "TickplexSimulator", "TickplexVenues", "TickplexCore",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

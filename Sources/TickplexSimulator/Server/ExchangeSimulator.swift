@@ -1,0 +1,232 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+import TickplexCore
+import TickplexVenues
+
+/// The built-in exchange simulator: a WebSocket server on loopback that speaks Bybit V5 public
+/// (`/v5/public/{spot,linear,inverse}`) and Binance spot and USD-M market streams (`/ws/<stream>`,
+/// `/stream?streams=a/b`, `/usdm/...` for USD-M, live SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS), with a
+/// deterministic random-walk market and faults on command.
+///
+/// All state lives on one event loop: the market, every connection and the fault switches.
+public final class ExchangeSimulator: Sendable {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        /// 0 = any free port.
+        public var port = 0
+        public var seed: UInt64 = 42
+        public var prices = SimMarket.defaultPrices
+        /// Data frames per second per subscribed topic.
+        public var framesPerSecond = 10
+        /// Binance server ping period (SIM_PING_S).
+        public var pingSeconds: Double = 20
+        /// Kline frames per candle before it closes.
+        public var framesPerCandle = 5
+        public init() {}
+    }
+
+    struct State {
+        var market: SimMarket
+        var connections: [Int: SimConnection] = [:]
+        var nextId = 1
+        var refuseUntil: NIODeadline?
+        var history: [Int: SimConnectionInfo] = [:]
+    }
+
+    public let configuration: Configuration
+    let eventLoop: any EventLoop
+    let state: NIOLoopBoundBox<State>
+    private let channel: any Channel
+    let logger: Logger
+
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    /// `ws://127.0.0.1:<port>` — append the venue path.
+    public var baseURL: String { "ws://\(configuration.host):\(port)" }
+
+    public static func start(_ configuration: Configuration = .init(), logger: Logger = Logger(label: "tickplex.sim"))
+        async throws -> ExchangeSimulator
+    {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let state = NIOLoopBoundBox.makeBoxSendingValue(
+            State(market: SimMarket(seed: configuration.seed, prices: configuration.prices)), eventLoop: eventLoop)
+        let holder = SimulatorReference()
+        let channel = try await ServerBootstrap(group: eventLoop, childGroup: eventLoop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                let upgrader = NIOWebSocketServerUpgrader(
+                    maxFrameSize: 1 << 24,
+                    shouldUpgrade: { channel, head in
+                        guard let sim = holder.simulator else { return channel.eventLoop.makeSucceededFuture(nil) }
+                        return channel.eventLoop.makeSucceededFuture(sim.shouldUpgrade(head) ? HTTPHeaders() : nil)
+                    },
+                    upgradePipelineHandler: { channel, head in
+                        guard let sim = holder.simulator else { return channel.close() }
+                        return channel.eventLoop.makeCompletedFuture {
+                            let connection = sim.makeConnection(path: head.uri, channel: channel)
+                            try channel.pipeline.syncOperations.addHandler(connection)
+                        }
+                    })
+                return channel.pipeline.configureHTTPServerPipeline(
+                    withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+            }
+            .bind(host: configuration.host, port: configuration.port).get()
+        let sim = ExchangeSimulator(
+            configuration: configuration, eventLoop: eventLoop, state: state, channel: channel, logger: logger)
+        holder.simulator = sim
+        return sim
+    }
+
+    private init(
+        configuration: Configuration, eventLoop: any EventLoop, state: NIOLoopBoundBox<State>, channel: any Channel,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.state = state
+        self.channel = channel
+        self.logger = logger
+    }
+
+    public func stop() async {
+        try? await channel.close()
+        await dropAll()
+    }
+
+    // MARK: - Routing
+
+    enum Endpoint {
+        case bybit(BybitSimSession.Category)
+        case binance(usdm: Bool, combined: Bool, streams: [String])
+    }
+
+    static func endpoint(for uri: String) -> Endpoint? {
+        let (path, query) = uri.split(separator: "?", maxSplits: 1).map(String.init).splitPair()
+        switch path {
+        case "/v5/public/spot": return .bybit(.spot)
+        case "/v5/public/linear": return .bybit(.linear)
+        case "/v5/public/inverse": return .bybit(.inverse)
+        default: break
+        }
+        var rest = Substring(path)
+        var usdm = false
+        for prefix in ["/usdm/public", "/usdm/market", "/usdm", "/public", "/market"] where rest.hasPrefix(prefix + "/") {
+            usdm = prefix.hasPrefix("/usdm") || prefix == "/public" || prefix == "/market"
+            rest = rest.dropFirst(prefix.count)
+            break
+        }
+        if rest == "/ws" { return .binance(usdm: usdm, combined: false, streams: []) }
+        if rest.hasPrefix("/ws/") {
+            let streams = rest.dropFirst(4).split(separator: "/").map(String.init)
+            return .binance(usdm: usdm, combined: false, streams: streams)
+        }
+        if rest == "/stream" {
+            let streams = query.flatMap { q -> [String]? in
+                guard let value = q.split(separator: "&").first(where: { $0.hasPrefix("streams=") }) else { return nil }
+                return value.dropFirst("streams=".count).split(separator: "/").map(String.init)
+            } ?? []
+            return .binance(usdm: usdm, combined: true, streams: streams)
+        }
+        return nil
+    }
+
+    /// Runs on the loop: refuse while the "refuse connections" fault is on, or for unknown paths.
+    func shouldUpgrade(_ head: HTTPRequestHead) -> Bool {
+        if let until = state.value.refuseUntil, until > .now() { return false }
+        guard let endpoint = Self.endpoint(for: head.uri) else { return false }
+        if case .binance(_, _, let streams) = endpoint, streams.count > BinanceAdapter.maxStreamsPerConnection {
+            return false
+        }
+        return true
+    }
+
+    func makeConnection(path: String, channel: any Channel) -> SimConnection {
+        let id = state.value.nextId
+        state.value.nextId += 1
+        let connection = SimConnection(id: id, path: path, endpoint: Self.endpoint(for: path)!, simulator: self)
+        state.value.connections[id] = connection
+        return connection
+    }
+
+    func closed(_ connection: SimConnection) {
+        state.value.connections[connection.id] = nil
+        state.value.history[connection.id] = connection.info
+    }
+
+    // MARK: - Control API (faults and reports)
+
+    private func onLoop<T: Sendable>(_ body: @escaping @Sendable (ExchangeSimulator) -> T) async -> T {
+        try! await eventLoop.submit { body(self) }.get()
+    }
+
+    /// Every connection ever accepted (open ones first, by id).
+    public func connections() async -> [SimConnectionInfo] {
+        await onLoop { sim in
+            let open = sim.state.value.connections.values.map(\.info)
+            let closed = sim.state.value.history.values
+            return (open + closed).sorted { $0.id < $1.id }
+        }
+    }
+
+    public func openConnections() async -> [SimConnectionInfo] {
+        await connections().filter(\.open)
+    }
+
+    /// Closes every connection (TCP close, no close frame): what a network cut looks like.
+    public func dropAll() async {
+        await onLoop { sim in sim.state.value.connections.values.forEach { $0.drop() } }
+    }
+
+    /// Keeps TCP open but stops sending data and answering pings, on every open connection.
+    public func stall() async {
+        await onLoop { sim in sim.state.value.connections.values.forEach { $0.stalled = true } }
+    }
+
+    /// Sends one malformed frame on every open connection.
+    public func sendMalformedFrame() async {
+        await onLoop { sim in sim.state.value.connections.values.forEach { $0.sendText(#"{"topic":"tickers."#) } }
+    }
+
+    /// The next frame of every subscribed topic is a fresh snapshot.
+    public func sendFreshSnapshot() async {
+        await onLoop { sim in sim.state.value.connections.values.forEach { $0.freshSnapshot() } }
+    }
+
+    /// The next order-book delta of every subscribed book topic skips one update id.
+    public func skipUpdateId() async {
+        await onLoop { sim in sim.state.value.connections.values.forEach { $0.skipUpdateId() } }
+    }
+
+    /// Refuses new connections (upgrade answered 403) for `duration`.
+    public func refuseConnections(for duration: Duration) async {
+        await onLoop { sim in sim.state.value.refuseUntil = .now() + TimeAmount.nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000) }
+    }
+
+    func nextFrame(bybit topic: String, feed: inout BybitSimFeed, now: Int64) -> String? {
+        feed.frame(for: topic, market: &state.value.market, now: now)
+    }
+
+    func nextPayload(binance stream: String, feed: inout BinanceSimFeed, now: Int64) -> String? {
+        feed.payload(for: stream, market: &state.value.market, now: now)
+    }
+
+    var symbols: Set<String> { state.value.market.symbols }
+}
+
+/// Lets the bootstrap's initializers reach the simulator created after the bind (a connection that arrives in
+/// between is refused).
+private final class SimulatorReference: Sendable {
+    private let value = Mutex<ExchangeSimulator?>(nil)
+    var simulator: ExchangeSimulator? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+extension Array where Element == String {
+    fileprivate func splitPair() -> (String, String?) { (self.first ?? "", self.count > 1 ? self[1] : nil) }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import NIOCore
+import NIOWebSocket
+import TickplexCore
+import TickplexVenues
+
+/// One simulated exchange connection: answers the control protocol, streams data for what is subscribed,
+/// sends Binance ping frames, enforces Binance's inbound rate, and obeys the simulator's faults.
+final class SimConnection: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let id: Int
+    let path: String
+    let endpoint: ExchangeSimulator.Endpoint
+    let simulator: ExchangeSimulator
+    private var context: ChannelHandlerContext?
+    private var bybit: BybitSimSession?
+    private var bybitFeed: BybitSimFeed?
+    private var binanceFeed: BinanceSimFeed?
+    private var binanceStreams: [String] = []
+    private var combined = false
+    private var timer: RepeatedTask?
+    private var pingTimer: RepeatedTask?
+    private var inbound = SendRateLimiter(limit: 1_000_000)
+    private var maxInbound = 0
+    private var requests: [String] = []
+    private var pingFramesSent = 0
+    private var pongsReceived = 0
+    private var closeCode: Int?
+    private var open = true
+    var stalled = false
+
+    init(id: Int, path: String, endpoint: ExchangeSimulator.Endpoint, simulator: ExchangeSimulator) {
+        self.id = id
+        self.path = path
+        self.endpoint = endpoint
+        self.simulator = simulator
+        switch endpoint {
+        case .bybit(let category):
+            bybit = BybitSimSession(category: category, connectionId: "sim-\(id)", symbols: simulator.symbols)
+            bybitFeed = BybitSimFeed(category: category, framesPerCandle: simulator.configuration.framesPerCandle)
+        case .binance(let usdm, let combined, let streams):
+            binanceFeed = BinanceSimFeed(usdm: usdm)
+            self.combined = combined
+            binanceStreams = streams.filter(BinanceSimFeed.isValid)
+        }
+    }
+
+    var info: SimConnectionInfo {
+        let venue: String
+        switch endpoint {
+        case .bybit(let c): venue = "bybit.\(c.rawValue)"
+        case .binance(let usdm, _, _): venue = usdm ? "binance.usdm" : "binance.spot"
+        }
+        return SimConnectionInfo(
+            id: id, path: path, venue: venue, subscribed: bybit?.subscribed ?? binanceStreams,
+            requests: bybit?.requests ?? requests, pingsReceived: bybit?.pingsReceived ?? 0,
+            pingFramesSent: pingFramesSent, pongsReceived: pongsReceived, maxInboundPerSecond: maxInbound, open: open,
+            closeCode: closeCode)
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let period = TimeAmount.nanoseconds(1_000_000_000 / Int64(max(simulator.configuration.framesPerSecond, 1)))
+        // The timers run on this connection's loop; NIOLoopBound proves the handler never leaves it.
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            bound.value.tick()
+        }
+        if binanceFeed != nil {
+            let ping = TimeAmount.nanoseconds(Int64(simulator.configuration.pingSeconds * 1_000_000_000))
+            pingTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: ping, delay: ping) { _ in
+                bound.value.sendPing()
+            }
+        }
+    }
+
+    private func sendPing() {
+        guard !stalled, let context else { return }
+        pingFramesSent += 1
+        write(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(string: "\(Self.now())")))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        open = false
+        timer?.cancel()
+        pingTimer?.cancel()
+        simulator.closed(self)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        if binanceFeed != nil {
+            // Binance counts every inbound message, pings and pongs included: over 5 per second closes with 1008.
+            let now = Self.now()
+            inbound.record(now: now)
+            maxInbound = max(maxInbound, inbound.count(now: now))
+            if inbound.count(now: now) > BinanceAdapter.maxMessagesPerSecond {
+                close(code: .policyViolation, reason: "Too many requests")
+                return
+            }
+        }
+        switch frame.opcode {
+        case .text:
+            var data = frame.unmaskedData
+            let text = data.readString(length: data.readableBytes) ?? ""
+            if stalled { return }
+            if bybit != nil { handleBybit(text) } else { handleBinance(text) }
+        case .ping:
+            if !stalled { write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)) }
+        case .pong:
+            pongsReceived += 1
+        case .connectionClose:
+            close(code: .normalClosure, reason: nil)
+        default:
+            break
+        }
+    }
+
+    // MARK: Bybit
+
+    private func handleBybit(_ text: String) {
+        guard var session = bybit else { return }
+        let outcome = session.handle(text)
+        bybit = session
+        // Linear: the data of a new topic may arrive before its ack (as recorded). Spot acks first.
+        if case .bybit(let category) = endpoint, category != .spot {
+            for topic in outcome.newTopics { sendBybitData(topic) }
+            outcome.replies.forEach(sendText)
+        } else {
+            outcome.replies.forEach(sendText)
+            for topic in outcome.newTopics { sendBybitData(topic) }
+        }
+        for topic in outcome.removedTopics { bybitFeed?.remove(topic) }
+    }
+
+    private func sendBybitData(_ topic: String) {
+        guard var feed = bybitFeed else { return }
+        if let frame = simulator.nextFrame(bybit: topic, feed: &feed, now: Self.now()) { sendText(frame) }
+        bybitFeed = feed
+    }
+
+    // MARK: Binance
+
+    private func handleBinance(_ text: String) {
+        requests.append(text)
+        guard let json = try? JSONParser.parse(text), case .object = json else {
+            sendText(#"{"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"},"id":null}"#)
+            return
+        }
+        let id = json["id"].map { $0.isNull ? "null" : ($0.string.map { "\"\($0)\"" } ?? $0.text ?? "null") } ?? "null"
+        guard let method = json["method"]?.string else {
+            sendText(#"{"error":{"code":2,"msg":"Invalid request: missing field method"},"id":\#(id)}"#)
+            return
+        }
+        let params = json["params"]?.array?.compactMap(\.string) ?? []
+        switch method {
+        case "SUBSCRIBE":
+            guard params.allSatisfy(BinanceSimFeed.isValid) else {
+                sendText(#"{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":\#(id)}"#)
+                return
+            }
+            let new = params.filter { !binanceStreams.contains($0) }
+            guard binanceStreams.count + new.count <= BinanceAdapter.maxStreamsPerConnection else {
+                sendText(#"{"error":{"code":4,"msg":"Too many subscriptions"},"id":\#(id)}"#)
+                return
+            }
+            binanceStreams += new
+            sendText(#"{"result":null,"id":\#(id)}"#)
+        case "UNSUBSCRIBE":
+            binanceStreams.removeAll { params.contains($0) }
+            sendText(#"{"result":null,"id":\#(id)}"#)
+        case "LIST_SUBSCRIPTIONS":
+            let list = binanceStreams.map { "\"\($0)\"" }.joined(separator: ",")
+            sendText(#"{"result":[\#(list)],"id":\#(id)}"#)
+        default:
+            sendText(#"{"error":{"code":2,"msg":"Invalid request: unknown variant \#(method), expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY"},"id":\#(id)}"#)
+        }
+    }
+
+    // MARK: Data
+
+    private func tick() {
+        guard open, !stalled else { return }
+        let now = Self.now()
+        if let topics = bybit?.subscribed {
+            for topic in topics { sendBybitData(topic) }
+        } else if var feed = binanceFeed {
+            for stream in binanceStreams {
+                guard let payload = simulator.nextPayload(binance: stream, feed: &feed, now: now) else { continue }
+                sendText(combined ? #"{"stream":"\#(stream)","data":\#(payload)}"# : payload)
+            }
+            binanceFeed = feed
+        }
+    }
+
+    func freshSnapshot() {
+        for topic in bybit?.subscribed ?? [] { bybitFeed?.resetSnapshot(topic) }
+    }
+
+    func skipUpdateId() {
+        for topic in bybit?.subscribed ?? [] where topic.hasPrefix("orderbook.") { bybitFeed?.skipUpdateId(topic) }
+    }
+
+    // MARK: Writing
+
+    func sendText(_ text: String) {
+        guard let context, open else { return }
+        write(WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: text)))
+    }
+
+    private func write(_ frame: WebSocketFrame) {
+        guard let context, open else { return }
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    func close(code: WebSocketErrorCode, reason: String?) {
+        guard let context, open else { return }
+        var data = context.channel.allocator.buffer(capacity: 2 + (reason?.utf8.count ?? 0))
+        data.write(webSocketErrorCode: code)
+        if let reason { data.writeString(reason) }
+        closeCode = Int(UInt16(webSocketErrorCode: code))
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
+            .whenComplete { _ in context.close(promise: nil) }
+        open = false
+    }
+
+    func drop() {
+        context?.close(promise: nil)
+    }
+}

@@ -1,0 +1,276 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import TickplexCore
+import TickplexVenues
+
+enum UpstreamError: Error, CustomStringConvertible {
+    case pongTimeout(Duration)
+    case closedByServer
+    case serverShutdown
+
+    var description: String {
+        switch self {
+        case .pongTimeout(let d): "no pong within \(d)"
+        case .closedByServer: "closed by the exchange"
+        case .serverShutdown: "the exchange announced a shutdown"
+        }
+    }
+}
+
+/// One WebSocket to an exchange endpoint: keeps its topics subscribed across reconnects, matches acks, sends
+/// heartbeats, reconnects with exponential backoff and jitter, and hands every decoded event to `onNotice`.
+actor UpstreamConnection {
+    let id: Int
+    let venue: Venue
+    let route: String
+    private let baseURL: WebSocketURL
+    private let timing: UpstreamTiming
+    private let logger: Logger
+    private let keyMap: TopicKeyMap
+    private let onNotice: @Sendable (UpstreamNotice) -> Void
+    private let onRejected: @Sendable ([String], String) async -> Void
+
+    private var wanted: [String] = []
+    private var acks = AckQueue()
+    private var nextRequestId = 1
+    private var outbox: AsyncStream<String>.Continuation?
+    private var lastPong = ContinuousClock.now
+    private var stopped = false
+    private var runTask: Task<Void, Never>?
+    private(set) var isLive = false
+    private(set) var malformedFrames = 0
+    private(set) var sessions = 0
+
+    init(
+        id: Int, venue: Venue, route: String, baseURL: WebSocketURL, timing: UpstreamTiming, logger: Logger,
+        keyMap: TopicKeyMap, onNotice: @escaping @Sendable (UpstreamNotice) -> Void,
+        onRejected: @escaping @Sendable ([String], String) async -> Void
+    ) {
+        self.id = id
+        self.venue = venue
+        self.route = route
+        self.baseURL = baseURL
+        self.timing = timing
+        self.logger = logger
+        self.keyMap = keyMap
+        self.onNotice = onNotice
+        self.onRejected = onRejected
+    }
+
+    var topicCount: Int { wanted.count }
+    var topics: [String] { wanted }
+
+    func start() {
+        guard runTask == nil else { return }
+        runTask = Task { await self.runLoop() }
+    }
+
+    func stop() async {
+        stopped = true
+        outbox?.finish()
+        runTask?.cancel()
+        await runTask?.value
+    }
+
+    /// Adds topics; when connected they are subscribed at once (batched within the venue's limits).
+    func add(_ topics: [String]) {
+        let new = topics.filter { !wanted.contains($0) }
+        guard !new.isEmpty else { return }
+        wanted += new
+        if outbox != nil { send(subscribe: true, new) }
+    }
+
+    func remove(_ topics: [String]) {
+        let present = topics.filter { wanted.contains($0) }
+        guard !present.isEmpty else { return }
+        wanted.removeAll { present.contains($0) }
+        if outbox != nil { send(subscribe: false, present) }
+    }
+
+    private func send(subscribe: Bool, _ topics: [String]) {
+        let codec = VenueCodec(venue: venue)
+        for request in codec.requests(subscribe: subscribe, topics: topics, firstRequestId: nextRequestId) {
+            nextRequestId += 1
+            acks.sent(.init(id: request.requestId, op: subscribe ? "subscribe" : "unsubscribe", topics: request.topics))
+            outbox?.yield(request.frame)
+        }
+    }
+
+    // MARK: - Session lifecycle
+
+    private func url() -> (String, inURL: [String]) {
+        switch venue {
+        case .binanceSpot, .binanceUSDM:
+            // Combined streams: every frame names its stream. The first topics ride in the URL (no request needed).
+            let inURL = Array(wanted.prefix(100))
+            let base = baseURL.appendingPath(route + "/stream?streams=" + inURL.joined(separator: "/"))
+            return (base.description, inURL)
+        default:
+            return (baseURL.description, [])
+        }
+    }
+
+    private func runLoop() async {
+        var attempt = 0
+        while !stopped && !Task.isCancelled {
+            let (url, inURL) = url()
+            let started = ContinuousClock.now
+            do {
+                try await WebSocketClient.connect(
+                    url: url,
+                    configuration: .init(maxFrameSize: 1 << 24, closeTimeout: timing.closeTimeout),
+                    logger: logger
+                ) { inbound, outbound, _ in
+                    try await self.session(inbound: inbound, outbound: outbound, inURL: inURL)
+                }
+            } catch is CancellationError {
+            } catch {
+                logger.warning(
+                    "upstream \(venue.rawValue)#\(id): \(error)", metadata: ["url": "\(baseURL)"])
+            }
+            sessionEnded()
+            if stopped || Task.isCancelled { break }
+            onNotice(.status(venue: venue, connection: id, state: "reconnecting"))
+            // A session that lived a while resets the backoff: this is a new outage, not the same one.
+            attempt = ContinuousClock.now - started > .seconds(30) ? 1 : attempt + 1
+            let delay = timing.backoff.delay(attempt: attempt)
+            try? await Task.sleep(for: delay)
+        }
+    }
+
+    private func sessionStarted(_ continuation: AsyncStream<String>.Continuation, inURL: [String]) {
+        outbox = continuation
+        _ = acks.reset()
+        lastPong = .now
+        sessions += 1
+        isLive = true
+        let rest = wanted.filter { !inURL.contains($0) }
+        if !rest.isEmpty { send(subscribe: true, rest) }
+        onNotice(.status(venue: venue, connection: id, state: "live"))
+    }
+
+    private func sessionEnded() {
+        outbox?.finish()
+        outbox = nil
+        isLive = false
+        _ = acks.reset()
+    }
+
+    private func pongReceived() { lastPong = .now }
+
+    private func pongSince(_ instant: ContinuousClock.Instant) -> Bool { lastPong >= instant }
+
+    private func enqueue(_ frame: String) { outbox?.yield(frame) }
+
+    /// Runs one connected session until it fails; the caller reconnects.
+    private nonisolated func session(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, inURL: [String]
+    ) async throws {
+        let (frames, continuation) = AsyncStream.makeStream(of: String.self)
+        await sessionStarted(continuation, inURL: inURL)
+        let codec = VenueCodec(venue: venue)
+        let limit = codec.maxRequestsPerSecond
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var limiter = limit.map { SendRateLimiter(limit: $0) }
+                for await frame in frames {
+                    if var l = limiter {
+                        let now = Self.nowMs()
+                        let next = l.nextAllowed(now: now)
+                        if next > now { try await Task.sleep(for: .milliseconds(next - now)) }
+                        l.record(now: Self.nowMs())
+                        limiter = l
+                    }
+                    try await outbound.write(.text(frame))
+                }
+            }
+            if let ping = codec.pingFrame {
+                let timing = self.timing
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: timing.pingInterval)
+                        let sentAt = ContinuousClock.now
+                        await self.enqueue(ping)
+                        try await Task.sleep(for: timing.pongTimeout)
+                        guard await self.pongSince(sentAt) else { throw UpstreamError.pongTimeout(timing.pongTimeout) }
+                    }
+                }
+            }
+            group.addTask {
+                var codec = VenueCodec(venue: self.venue)
+                for try await message in inbound.messages(maxSize: 1 << 24) {
+                    guard case .text(let text) = message else { continue }
+                    let decoded: [VenueMessage]
+                    do {
+                        decoded = try codec.decode(text, receivedAt: Self.nowMs())
+                    } catch {
+                        await self.malformed(error, frame: text)
+                        continue
+                    }
+                    for m in decoded {
+                        switch m {
+                        case .event(let event): self.deliver(event, codec: codec)
+                        case .ignored: continue
+                        case .serverShutdown: throw UpstreamError.serverShutdown
+                        default: await self.control(m, codec: codec)
+                        }
+                    }
+                }
+                throw UpstreamError.closedByServer
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Re-keys an event for every stream its topic serves (a depth-50 topic can serve book:10 and book:50).
+    private nonisolated func deliver(_ event: MarketEvent, codec: VenueCodec) {
+        guard case .success(let topic) = codec.topic(for: event.key) else { return }
+        let keys = keyMap.keys(topic)
+        guard !keys.isEmpty else { return }
+        for key in keys {
+            var e = event
+            e.key = key
+            if case .book(var book) = e.payload, let depth = key.depth, book.bids.count > depth || book.asks.count > depth {
+                book.bids = Array(book.bids.prefix(depth))
+                book.asks = Array(book.asks.prefix(depth))
+                e.payload = .book(book)
+            }
+            onNotice(.event(e))
+        }
+    }
+
+    private func malformed(_ error: any Error, frame: String) {
+        malformedFrames += 1
+        logger.warning("upstream \(venue.rawValue)#\(id): malformed frame skipped: \(error): \(frame.prefix(200))")
+    }
+
+    private func control(_ message: VenueMessage, codec: VenueCodec) async {
+        switch message {
+        case .pong:
+            pongReceived()
+        case .ack(let requestId, let success, let text):
+            switch acks.received(requestId: requestId, success: success, message: text) {
+            case .failed(_, let rejected, let retry, let reason):
+                wanted.removeAll { rejected.contains($0) }
+                logger.warning("upstream \(venue.rawValue)#\(id): refused \(rejected): \(reason)")
+                if !retry.isEmpty { send(subscribe: true, retry) }
+                await onRejected(rejected, reason)
+            case .confirmed, .unmatched:
+                break
+            }
+        case .resync(let key, let reason):
+            // A gap in the book: subscribe again for a fresh snapshot.
+            guard case .success(let topic) = codec.topic(for: key), wanted.contains(topic) else { return }
+            logger.info("upstream \(venue.rawValue)#\(id): \(reason); resubscribing \(topic)")
+            send(subscribe: false, [topic])
+            send(subscribe: true, [topic])
+        default:
+            break
+        }
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}

@@ -1,0 +1,42 @@
+import Synchronization
+import TickplexCore
+
+/// What the upstream side tells its owner (the hub): data, per-stream refusals, connection state.
+public enum UpstreamNotice: Sendable, Equatable {
+    case event(MarketEvent)
+    /// The exchange refused this stream; `reason` is the exchange's own words.
+    case rejected(StreamKey, reason: String)
+    /// `reconnecting` or `live`, per venue connection.
+    case status(venue: Venue, connection: Int, state: String)
+}
+
+/// Timings of upstream connections; the defaults are the venues' documented values.
+public struct UpstreamTiming: Sendable {
+    /// Bybit: send `{"op":"ping"}` this often.
+    public var pingInterval: Duration = .seconds(20)
+    /// Bybit: reconnect when the pong does not come within this.
+    public var pongTimeout: Duration = .seconds(10)
+    public var backoff = Backoff(initial: .seconds(1), maximum: .seconds(60))
+    /// How long to wait for the close handshake of a connection being abandoned.
+    public var closeTimeout: Duration = .seconds(1)
+    public init() {}
+}
+
+/// Topic → the stream keys it serves (several book depths can share one topic). Written by the pool, read by the
+/// connections' readers on every event: a lock keeps that read free of an actor hop per event.
+final class TopicKeyMap: Sendable {
+    private let map = Mutex<[String: Set<StreamKey>]>([:])
+
+    func add(_ key: StreamKey, topic: String) { map.withLock { _ = $0[topic, default: []].insert(key) } }
+
+    func remove(_ key: StreamKey, topic: String) {
+        map.withLock {
+            $0[topic]?.remove(key)
+            if $0[topic]?.isEmpty == true { $0[topic] = nil }
+        }
+    }
+
+    func removeTopic(_ topic: String) { map.withLock { $0[topic] = nil } }
+
+    func keys(_ topic: String) -> Set<StreamKey> { map.withLock { $0[topic] ?? [] } }
+}

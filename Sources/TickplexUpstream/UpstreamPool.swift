@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TickplexCore
+import TickplexVenues
+
+/// All upstream connections of one venue endpoint: reference-counted streams, topics spread over as few
+/// connections as the venue's per-connection limits allow, linger before an upstream unsubscribe, and refusals
+/// reported per stream. Run it as a `Service`: it expires lingering topics and stops every connection at shutdown.
+public actor UpstreamPool: Service {
+    private struct Slot {
+        let connection: UpstreamConnection
+        let route: String
+        var topics: Set<String> = []
+    }
+
+    public let venue: Venue
+    private let baseURL: WebSocketURL
+    private let timing: UpstreamTiming
+    private let logger: Logger
+    private let onNotice: @Sendable (UpstreamNotice) -> Void
+    private let codec: VenueCodec
+    private var table: SubscriptionTable
+    private let keyMap = TopicKeyMap()
+    private var slots: [Int: Slot] = [:]
+    private var nextSlot = 1
+    /// Topic → its slot.
+    private var placement: [String: Int] = [:]
+
+    public init(
+        venue: Venue, url: WebSocketURL, linger: Duration, timing: UpstreamTiming = .init(), logger: Logger,
+        onNotice: @escaping @Sendable (UpstreamNotice) -> Void
+    ) {
+        self.venue = venue
+        self.baseURL = url
+        self.timing = timing
+        self.logger = logger
+        self.onNotice = onNotice
+        self.codec = VenueCodec(venue: venue)
+        self.table = SubscriptionTable(lingerMs: linger.components.seconds * 1000 + linger.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// One more local subscriber of `key`. Fails at once when the venue cannot serve it (the reason says why);
+    /// a refusal by the exchange itself arrives later as `.rejected`.
+    @discardableResult
+    public func ensureSubscribed(_ key: StreamKey) -> Result<String, VenueRejection> {
+        let topic: String
+        switch codec.topic(for: key) {
+        case .failure(let rejection): return .failure(rejection)
+        case .success(let t): topic = t
+        }
+        keyMap.add(key, topic: topic)
+        for action in table.acquire(key, topic: topic, now: Self.nowMs()) {
+            if case .subscribe(let t) = action { place(t) }
+        }
+        return .success(topic)
+    }
+
+    /// One fewer subscriber; the upstream unsubscribe waits for the linger.
+    public func release(_ key: StreamKey) {
+        guard case .success(let topic) = codec.topic(for: key) else { return }
+        table.release(key, topic: topic, now: Self.nowMs())
+        if table.count(of: key, topic: topic) == 0 { keyMap.remove(key, topic: topic) }
+    }
+
+    /// Unsubscribes topics whose linger ran out. `run()` calls it; tests may call it directly.
+    public func expireLingering() async {
+        for action in table.expire(now: Self.nowMs()) {
+            if case .unsubscribe(let topic) = action { await unplace(topic) }
+        }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: .milliseconds(250))
+                await expireLingering()
+            }
+        } onGracefulShutdown: {}
+        await stopAll()
+    }
+
+    public func stopAll() async {
+        for slot in slots.values { await slot.connection.stop() }
+        slots.removeAll()
+        placement.removeAll()
+    }
+
+    // MARK: - Placement
+
+    private func place(_ topic: String) {
+        let route = codec.route(for: topic)
+        let limit = codec.maxTopicsPerConnection
+        let slotId =
+            slots.filter { $0.value.route == route && $0.value.topics.count < limit }.keys.sorted().first
+            ?? newSlot(route: route)
+        slots[slotId]!.topics.insert(topic)
+        placement[topic] = slotId
+        let connection = slots[slotId]!.connection
+        Task { await connection.add([topic]) }
+    }
+
+    private func newSlot(route: String) -> Int {
+        let id = nextSlot
+        nextSlot += 1
+        let connection = UpstreamConnection(
+            id: id, venue: venue, route: route, baseURL: baseURL, timing: timing, logger: logger, keyMap: keyMap,
+            onNotice: onNotice,
+            onRejected: { [weak self] topics, reason in await self?.rejected(topics, reason: reason) })
+        slots[id] = Slot(connection: connection, route: route)
+        Task { await connection.start() }
+        return id
+    }
+
+    private func unplace(_ topic: String) async {
+        keyMap.removeTopic(topic)
+        guard let slotId = placement.removeValue(forKey: topic), var slot = slots[slotId] else { return }
+        slot.topics.remove(topic)
+        if slot.topics.isEmpty {
+            // The last topic of a connection: send the unsubscribe, then close the idle connection.
+            await slot.connection.remove([topic])
+            slots[slotId] = nil
+            let connection = slot.connection
+            Task {
+                try? await Task.sleep(for: .milliseconds(300))
+                await connection.stop()
+            }
+        } else {
+            slots[slotId] = slot
+            await slot.connection.remove([topic])
+        }
+    }
+
+    /// The exchange refused topics: every stream that asked for them hears the exchange's words.
+    func rejected(_ topics: [String], reason: String) {
+        for topic in topics {
+            for key in table.reject(topic: topic) { onNotice(.rejected(key, reason: reason)) }
+            keyMap.removeTopic(topic)
+            if let slotId = placement.removeValue(forKey: topic) { slots[slotId]?.topics.remove(topic) }
+        }
+    }
+
+    // MARK: - Introspection (stats, tests)
+
+    public var connectionCount: Int { slots.count }
+
+    public func connectionTopics() async -> [[String]] {
+        var out: [[String]] = []
+        for id in slots.keys.sorted() { out.append(await slots[id]!.connection.topics) }
+        return out
+    }
+
+    public var activeTopics: [String] { table.activeTopics }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}

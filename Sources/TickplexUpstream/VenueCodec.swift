@@ -1,0 +1,87 @@
+import TickplexCore
+import TickplexVenues
+
+/// The venue-specific half of an upstream connection: topic names, request framing, decoding, heartbeat.
+public struct VenueCodec: Sendable {
+    enum Kind: Sendable {
+        case bybit(BybitAdapter)
+        case binance(BinanceAdapter)
+    }
+
+    var kind: Kind
+    public let venue: Venue
+
+    public init(venue: Venue) {
+        self.venue = venue
+        switch venue {
+        case .bybitSpot: kind = .bybit(BybitAdapter(category: .spot))
+        case .bybitLinear: kind = .bybit(BybitAdapter(category: .linear))
+        case .bybitInverse: kind = .bybit(BybitAdapter(category: .inverse))
+        case .binanceSpot: kind = .binance(BinanceAdapter(market: .spot))
+        case .binanceUSDM: kind = .binance(BinanceAdapter(market: .usdm))
+        }
+    }
+
+    public func topic(for key: StreamKey) -> Result<String, VenueRejection> {
+        switch kind {
+        case .bybit: BybitTopics.topic(for: key)
+        case .binance(let a): a.topic(for: key)
+        }
+    }
+
+    /// Binance USD-M routes by path; every other venue uses one path.
+    public func route(for topic: String) -> String {
+        if case .binance(let a) = kind { return a.route(for: topic) }
+        return ""
+    }
+
+    /// Streams one connection may carry.
+    public var maxTopicsPerConnection: Int {
+        switch kind {
+        case .bybit: 400  // keeps the args of a connection well under Bybit's 21,000 characters
+        case .binance: BinanceAdapter.maxStreamsPerConnection
+        }
+    }
+
+    /// Requests per second a connection may send; Binance allows 5 inbound messages per second including pongs,
+    /// so requests use 4 and leave room for a pong.
+    public var maxRequestsPerSecond: Int? {
+        if case .binance = kind { return BinanceAdapter.maxMessagesPerSecond - 1 }
+        return nil
+    }
+
+    /// Bybit wants an application ping (`{"op":"ping"}`); Binance pings us.
+    public var pingFrame: String? {
+        if case .bybit = kind { return BybitAdapter.pingFrame }
+        return nil
+    }
+
+    public func requests(subscribe: Bool, topics: [String], firstRequestId: Int) -> [(
+        frame: String, requestId: String, topics: [String]
+    )] {
+        switch kind {
+        case .bybit(let a): a.requests(op: subscribe ? "subscribe" : "unsubscribe", topics: topics, firstRequestId: firstRequestId)
+        case .binance(let a):
+            a.requests(method: subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", topics: topics, firstRequestId: firstRequestId)
+        }
+    }
+
+    public mutating func decode(_ text: String, receivedAt: Int64) throws(VenueDecodeError) -> [VenueMessage] {
+        switch kind {
+        case .bybit(var a):
+            defer { kind = .bybit(a) }
+            return try a.decode(text, receivedAt: receivedAt)
+        case .binance(var a):
+            defer { kind = .binance(a) }
+            return try a.decode(text, receivedAt: receivedAt)
+        }
+    }
+
+    /// After a reconnect the exchange starts every topic again with a snapshot.
+    public mutating func resetState() {
+        if case .bybit(var a) = kind {
+            a.resetState()
+            kind = .bybit(a)
+        }
+    }
+}
