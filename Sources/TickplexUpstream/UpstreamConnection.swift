@@ -33,6 +33,9 @@ actor UpstreamConnection {
     private let onRejected: @Sendable ([String], String) async -> Void
 
     private var wanted: [String] = []
+    private var pendingAdd: [String] = []
+    private var pendingRemove: [String] = []
+    private var flushScheduled = false
     private var acks = AckQueue()
     private var nextRequestId = 1
     private var outbox: AsyncStream<String>.Continuation?
@@ -74,19 +77,47 @@ actor UpstreamConnection {
         await runTask?.value
     }
 
-    /// Adds topics; when connected they are subscribed at once (batched within the venue's limits).
+    /// Adds topics. Adds and removes that arrive together (a burst of client subscribes) are coalesced for a few
+    /// milliseconds and sent as few requests as the venue's limits allow.
     func add(_ topics: [String]) {
         let new = topics.filter { !wanted.contains($0) }
         guard !new.isEmpty else { return }
         wanted += new
-        if outbox != nil { send(subscribe: true, new) }
+        pendingRemove.removeAll { new.contains($0) }
+        pendingAdd += new
+        scheduleFlush()
     }
 
     func remove(_ topics: [String]) {
         let present = topics.filter { wanted.contains($0) }
         guard !present.isEmpty else { return }
         wanted.removeAll { present.contains($0) }
-        if outbox != nil { send(subscribe: false, present) }
+        pendingAdd.removeAll { present.contains($0) }
+        pendingRemove += present
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        Task {
+            try? await Task.sleep(for: .milliseconds(20))
+            self.flush()
+        }
+    }
+
+    private func flush() {
+        flushScheduled = false
+        // Not connected: `sessionStarted` subscribes everything wanted anyway.
+        guard outbox != nil else {
+            pendingAdd.removeAll()
+            pendingRemove.removeAll()
+            return
+        }
+        if !pendingRemove.isEmpty { send(subscribe: false, pendingRemove) }
+        if !pendingAdd.isEmpty { send(subscribe: true, pendingAdd) }
+        pendingAdd.removeAll()
+        pendingRemove.removeAll()
     }
 
     private func send(subscribe: Bool, _ topics: [String]) {
@@ -146,7 +177,10 @@ actor UpstreamConnection {
         lastPong = .now
         sessions += 1
         isLive = true
-        let rest = wanted.filter { !inURL.contains($0) }
+        let urlTopics = Set(inURL)
+        let rest = wanted.filter { !urlTopics.contains($0) }
+        pendingAdd.removeAll()
+        pendingRemove.removeAll()
         if !rest.isEmpty { send(subscribe: true, rest) }
         onNotice(.status(venue: venue, connection: id, state: "live"))
     }
@@ -171,10 +205,10 @@ actor UpstreamConnection {
         let (frames, continuation) = AsyncStream.makeStream(of: String.self)
         await sessionStarted(continuation, inURL: inURL)
         let codec = VenueCodec(venue: venue)
-        let limit = codec.maxRequestsPerSecond
+        let limit = codec.maxRequestsPerWindow
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                var limiter = limit.map { SendRateLimiter(limit: $0) }
+                var limiter = limit.map { SendRateLimiter(limit: $0.count, windowMs: $0.windowMs) }
                 for await frame in frames {
                     if var l = limiter {
                         let now = Self.nowMs()
@@ -233,7 +267,9 @@ actor UpstreamConnection {
         for key in keys {
             var e = event
             e.key = key
-            if case .book(var book) = e.payload, let depth = key.depth, book.bids.count > depth || book.asks.count > depth {
+            if case .book(var book) = e.payload, let depth = key.depth,
+                book.bids.count > depth || book.asks.count > depth
+            {
                 book.bids = Array(book.bids.prefix(depth))
                 book.asks = Array(book.asks.prefix(depth))
                 e.payload = .book(book)
@@ -253,10 +289,16 @@ actor UpstreamConnection {
             pongReceived()
         case .ack(let requestId, let success, let text):
             switch acks.received(requestId: requestId, success: success, message: text) {
-            case .failed(_, let rejected, let retry, let reason):
+            case .failed(let request, let rejected, let retry, let reason):
+                guard request.op == "subscribe" else { break }
+                if rejected.isEmpty {
+                    // Nobody named: one request per topic finds which one the exchange refuses.
+                    for topic in retry where wanted.contains(topic) { send(subscribe: true, [topic]) }
+                    break
+                }
                 wanted.removeAll { rejected.contains($0) }
                 logger.warning("upstream \(venue.rawValue)#\(id): refused \(rejected): \(reason)")
-                if !retry.isEmpty { send(subscribe: true, retry) }
+                if !retry.isEmpty { send(subscribe: true, retry.filter { wanted.contains($0) }) }
                 await onRejected(rejected, reason)
             case .confirmed, .unmatched:
                 break

@@ -37,7 +37,8 @@ public actor UpstreamPool: Service {
         self.logger = logger
         self.onNotice = onNotice
         self.codec = VenueCodec(venue: venue)
-        self.table = SubscriptionTable(lingerMs: linger.components.seconds * 1000 + linger.components.attoseconds / 1_000_000_000_000_000)
+        self.table = SubscriptionTable(
+            lingerMs: linger.components.seconds * 1000 + linger.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// One more local subscriber of `key`. Fails at once when the venue cannot serve it (the reason says why);
@@ -76,7 +77,8 @@ public actor UpstreamPool: Service {
                 try? await Task.sleep(for: .milliseconds(250))
                 await expireLingering()
             }
-        } onGracefulShutdown: {}
+        } onGracefulShutdown: {
+        }
         await stopAll()
     }
 

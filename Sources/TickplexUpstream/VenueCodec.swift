@@ -43,10 +43,11 @@ public struct VenueCodec: Sendable {
         }
     }
 
-    /// Requests per second a connection may send; Binance allows 5 inbound messages per second including pongs,
-    /// so requests use 4 and leave room for a pong.
-    public var maxRequestsPerSecond: Int? {
-        if case .binance = kind { return BinanceAdapter.maxMessagesPerSecond - 1 }
+    /// Requests a connection may send per 1.1 s: Binance allows 5 inbound messages per second including the pongs
+    /// that answer its pings, so requests use 3 and leave room for pongs; the extra 100 ms absorbs network jitter
+    /// that can bunch frames up on arrival.
+    public var maxRequestsPerWindow: (count: Int, windowMs: Int64)? {
+        if case .binance = kind { return (BinanceAdapter.maxMessagesPerSecond - 2, 1100) }
         return nil
     }
 
@@ -60,7 +61,8 @@ public struct VenueCodec: Sendable {
         frame: String, requestId: String, topics: [String]
     )] {
         switch kind {
-        case .bybit(let a): a.requests(op: subscribe ? "subscribe" : "unsubscribe", topics: topics, firstRequestId: firstRequestId)
+        case .bybit(let a):
+            a.requests(op: subscribe ? "subscribe" : "unsubscribe", topics: topics, firstRequestId: firstRequestId)
         case .binance(let a):
             a.requests(method: subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", topics: topics, firstRequestId: firstRequestId)
         }

@@ -39,7 +39,9 @@ struct BybitUpstreamTests {
             Issue.record("no ticker")
             return
         }
-        #expect(first.openInterest == "59891.732" && first.fundingRate == "0.0001" && first.nextFundingTime == 1_786_320_000_000)
+        #expect(
+            first.openInterest == "59891.732" && first.fundingRate == "0.0001"
+                && first.nextFundingTime == 1_786_320_000_000)
         let sequence = await sim.openConnections().first?.requests ?? []
         #expect(sequence.count == 1)
         await pool.stopAll()
@@ -81,14 +83,17 @@ struct BybitUpstreamTests {
                     && bybitSubscribeArgs(requests).filter { $0 == ["orderbook.50.BTCUSDT"] }.count == 2
             })
         let afterGap = log.events(for: key).count
-        #expect(await eventually { log.events(for: key).count > afterGap + 3 }, "books flow again from a fresh snapshot")
+        #expect(
+            await eventually { log.events(for: key).count > afterGap + 3 }, "books flow again from a fresh snapshot")
         guard case .book(let book) = log.events(for: key).last?.payload else { return }
         #expect(book.bids.count == 10 && book.asks.count == 10)
         await pool.stopAll()
         await sim.stop()
     }
 
-    @Test("a stalled connection is detected and the stream resumes on a new one within 35 s, each topic resubscribed once")
+    @Test(
+        "a stalled connection is detected and the stream resumes on a new one within 35 s, each topic resubscribed once"
+    )
     func stall() async throws {
         let sim = try await ExchangeSimulator.start()
         let log = NoticeLog()

@@ -36,7 +36,8 @@ func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () asyn
 }
 
 func makePool(
-    _ venue: Venue, sim: ExchangeSimulator, log: NoticeLog, timing: UpstreamTiming = .init(), linger: Duration = .seconds(30)
+    _ venue: Venue, sim: ExchangeSimulator, log: NoticeLog, timing: UpstreamTiming = .init(),
+    linger: Duration = .seconds(30)
 ) -> UpstreamPool {
     let path: String
     switch venue {

@@ -81,3 +81,23 @@ struct UpstreamStateTests {
         #expect(q.received(requestId: nil, success: true, message: "") == .unmatched)
     }
 }
+
+@Suite("Ack attribution without a named topic")
+struct AckAttributionTests {
+    @Test("an unnamed failure of a multi-topic request retries each topic; of a single-topic request rejects it")
+    func unnamed() {
+        var q = AckQueue()
+        q.sent(.init(id: "1", op: "subscribe", topics: ["a@trade", "b-x@trade"]))
+        #expect(
+            q.received(requestId: "1", success: false, message: "code 2: Invalid request: invalid stream")
+                == .failed(
+                    .init(id: "1", op: "subscribe", topics: ["a@trade", "b-x@trade"]), rejected: [],
+                    retry: ["a@trade", "b-x@trade"], message: "code 2: Invalid request: invalid stream"))
+        q.sent(.init(id: "2", op: "subscribe", topics: ["b-x@trade"]))
+        #expect(
+            q.received(requestId: "2", success: false, message: "code 2: Invalid request: invalid stream")
+                == .failed(
+                    .init(id: "2", op: "subscribe", topics: ["b-x@trade"]), rejected: ["b-x@trade"], retry: [],
+                    message: "code 2: Invalid request: invalid stream"))
+    }
+}

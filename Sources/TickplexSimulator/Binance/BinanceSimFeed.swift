@@ -12,7 +12,8 @@ public struct BinanceSimFeed: Sendable {
     public static func symbol(of stream: String) -> String? {
         guard let at = stream.firstIndex(of: "@") else { return nil }
         let symbol = stream[..<at]
-        guard !symbol.isEmpty, symbol == symbol.lowercased() else { return nil }
+        // Stream names carry lower-case letters and digits only; anything else is an invalid stream.
+        guard !symbol.isEmpty, symbol.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber) }) else { return nil }
         return symbol.uppercased()
     }
 
@@ -26,7 +27,8 @@ public struct BinanceSimFeed: Sendable {
             let body = rest.dropFirst(5)
             let digits = body.prefix { $0.isNumber }
             let suffix = body.dropFirst(digits.count)
-            return ["5", "10", "20"].contains(String(digits)) && (suffix.isEmpty || suffix == "@100ms" || suffix == "@500ms")
+            return ["5", "10", "20"].contains(String(digits))
+                && (suffix.isEmpty || suffix == "@100ms" || suffix == "@500ms")
         }
         return false
     }
@@ -39,25 +41,32 @@ public struct BinanceSimFeed: Sendable {
         let s = i.symbol
         switch rest {
         case "ticker":
-            return #"{"e":"24hrTicker","E":\#(now),"s":"\#(s)","p":"\#(SimMarket.format(i.ticks - i.openTicks, decimals: i.decimals))","P":"0.150","w":"\#(i.price())","x":"\#(i.open)","c":"\#(i.price())","Q":"0.010","b":"\#(i.price(-1))","B":"1.000","a":"\#(i.price())","A":"2.000","o":"\#(i.open)","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","q":"\#(i.turnover)","O":\#(now - 86_400_000),"C":\#(now),"F":1,"L":\#(i.tradeSeq),"n":\#(i.tradeSeq)}"#
+            return
+                #"{"e":"24hrTicker","E":\#(now),"s":"\#(s)","p":"\#(SimMarket.format(i.ticks - i.openTicks, decimals: i.decimals))","P":"0.150","w":"\#(i.price())","x":"\#(i.open)","c":"\#(i.price())","Q":"0.010","b":"\#(i.price(-1))","B":"1.000","a":"\#(i.price())","A":"2.000","o":"\#(i.open)","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","q":"\#(i.turnover)","O":\#(now - 86_400_000),"C":\#(now),"F":1,"L":\#(i.tradeSeq),"n":\#(i.tradeSeq)}"#
         case "miniTicker":
-            return #"{"e":"24hrMiniTicker","E":\#(now),"s":"\#(s)","c":"\#(i.price())","o":"\#(i.open)","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","q":"\#(i.turnover)"}"#
+            return
+                #"{"e":"24hrMiniTicker","E":\#(now),"s":"\#(s)","c":"\#(i.price())","o":"\#(i.open)","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","q":"\#(i.turnover)"}"#
         case "trade", "aggTrade":
             tradeIds += 1
             let idField = rest == "trade" ? "t" : "a"
-            return #"{"e":"\#(rest)","E":\#(now),"s":"\#(s)","\#(idField)":\#(tradeIds),"p":"\#(i.price())","q":"0.0\#(market.random(90) + 10)","T":\#(now),"m":\#(market.random(2) == 0)\#(usdm ? "" : #","M":true"#)}"#
+            return
+                #"{"e":"\#(rest)","E":\#(now),"s":"\#(s)","\#(idField)":\#(tradeIds),"p":"\#(i.price())","q":"0.0\#(market.random(90) + 10)","T":\#(now),"m":\#(market.random(2) == 0)\#(usdm ? "" : #","M":true"#)}"#
         case "bookTicker":
             let u = nextUpdateId(stream)
             if usdm {
-                return #"{"e":"bookTicker","u":\#(u),"s":"\#(s)","b":"\#(i.price(-1))","B":"1.5","a":"\#(i.price())","A":"2.5","T":\#(now),"E":\#(now)}"#
+                return
+                    #"{"e":"bookTicker","u":\#(u),"s":"\#(s)","b":"\#(i.price(-1))","B":"1.5","a":"\#(i.price())","A":"2.5","T":\#(now),"E":\#(now)}"#
             }
-            return #"{"u":\#(u),"s":"\#(s)","b":"\#(i.price(-1))","B":"1.50000000","a":"\#(i.price())","A":"2.50000000"}"#
+            return
+                #"{"u":\#(u),"s":"\#(s)","b":"\#(i.price(-1))","B":"1.50000000","a":"\#(i.price())","A":"2.50000000"}"#
         case "forceOrder":
-            return #"{"e":"forceOrder","E":\#(now),"o":{"s":"\#(s)","S":"\#(market.random(2) == 0 ? "SELL" : "BUY")","o":"LIMIT","f":"IOC","q":"1","p":"\#(i.price(-5))","ap":"\#(i.price(-4))","X":"FILLED","l":"1","z":"1","T":\#(now)}}"#
+            return
+                #"{"e":"forceOrder","E":\#(now),"o":{"s":"\#(s)","S":"\#(market.random(2) == 0 ? "SELL" : "BUY")","o":"LIMIT","f":"IOC","q":"1","p":"\#(i.price(-5))","ap":"\#(i.price(-4))","X":"FILLED","l":"1","z":"1","T":\#(now)}}"#
         default:
             if rest.hasPrefix("kline_"), let interval = KlineInterval(rawValue: String(rest.dropFirst(6))) {
                 let start = now - now % interval.milliseconds
-                return #"{"e":"kline","E":\#(now),"s":"\#(s)","k":{"t":\#(start),"T":\#(start + interval.milliseconds - 1),"s":"\#(s)","i":"\#(interval.rawValue)","f":1,"L":2,"o":"\#(i.open)","c":"\#(i.price())","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","n":2,"x":false,"q":"\#(i.turnover)","V":"0","Q":"0","B":"0"}}"#
+                return
+                    #"{"e":"kline","E":\#(now),"s":"\#(s)","k":{"t":\#(start),"T":\#(start + interval.milliseconds - 1),"s":"\#(s)","i":"\#(interval.rawValue)","f":1,"L":2,"o":"\#(i.open)","c":"\#(i.price())","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","n":2,"x":false,"q":"\#(i.turnover)","V":"0","Q":"0","B":"0"}}"#
             }
             if rest.hasPrefix("depth") {
                 let levels = Int(rest.dropFirst(5).prefix { $0.isNumber }) ?? 0
@@ -66,7 +75,8 @@ public struct BinanceSimFeed: Sendable {
                 let bids = (0..<n).map { #"["\#(i.price(-1 - Int64($0)))","1.0"]"# }.joined(separator: ",")
                 let asks = (0..<n).map { #"["\#(i.price(Int64($0)))","1.0"]"# }.joined(separator: ",")
                 if levels == 0 || usdm {
-                    return #"{"e":"depthUpdate","E":\#(now),"T":\#(now),"s":"\#(s)","U":\#(u),"u":\#(u),"pu":\#(u - 1),"b":[\#(bids)],"a":[\#(asks)]}"#
+                    return
+                        #"{"e":"depthUpdate","E":\#(now),"T":\#(now),"s":"\#(s)","U":\#(u),"u":\#(u),"pu":\#(u - 1),"b":[\#(bids)],"a":[\#(asks)]}"#
                 }
                 return #"{"lastUpdateId":\#(u),"bids":[\#(bids)],"asks":[\#(asks)]}"#
             }

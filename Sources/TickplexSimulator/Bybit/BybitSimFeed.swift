@@ -51,25 +51,46 @@ public struct BybitSimFeed: Sendable {
             return book(topic: topic, depth: parsed.bookDepth ?? 1, i, market: &market, state: &state, now: now)
         case .liquidation:
             let side = market.random(2) == 0 ? "Buy" : "Sell"
-            return #"{"topic":"\#(topic)","type":"snapshot","ts":\#(now),"data":[{"T":\#(now - 5),"s":"\#(i.symbol)","S":"\#(side)","v":"\#(market.random(5000) + 1)","p":"\#(i.price())"}]}"#
+            return
+                #"{"topic":"\#(topic)","type":"snapshot","ts":\#(now),"data":[{"T":\#(now - 5),"s":"\#(i.symbol)","S":"\#(side)","v":"\#(market.random(5000) + 1)","p":"\#(i.price())"}]}"#
         }
     }
 
-    private mutating func ticker(topic: String, _ i: SimMarket.Instrument, state: inout TopicState, now: Int64) -> String {
+    private mutating func ticker(topic: String, _ i: SimMarket.Instrument, state: inout TopicState, now: Int64)
+        -> String
+    {
         let pcnt = SimMarket.format((i.ticks - i.openTicks) * 1_000_000 / max(i.openTicks, 1), decimals: 6)
         if category == .spot {
-            return #"{"topic":"\#(topic)","ts":\#(now),"type":"snapshot","cs":\#(crossSequence),"data":{"symbol":"\#(i.symbol)","lastPrice":"\#(i.price())","highPrice24h":"\#(i.high)","lowPrice24h":"\#(i.low)","prevPrice24h":"\#(i.open)","volume24h":"\#(i.volume)","turnover24h":"\#(i.turnover)","price24hPcnt":"\#(pcnt)","usdIndexPrice":"\#(i.price())"}}"#
+            return
+                #"{"topic":"\#(topic)","ts":\#(now),"type":"snapshot","cs":\#(crossSequence),"data":{"symbol":"\#(i.symbol)","lastPrice":"\#(i.price())","highPrice24h":"\#(i.high)","lowPrice24h":"\#(i.low)","prevPrice24h":"\#(i.open)","volume24h":"\#(i.volume)","turnover24h":"\#(i.turnover)","price24hPcnt":"\#(pcnt)","usdIndexPrice":"\#(i.price())"}}"#
         }
         if !state.sentSnapshot {
             state.sentSnapshot = true
-            return #"{"topic":"\#(topic)","type":"snapshot","data":{"symbol":"\#(i.symbol)","tickDirection":"ZeroPlusTick","price24hPcnt":"\#(pcnt)","lastPrice":"\#(i.price())","prevPrice24h":"\#(i.open)","highPrice24h":"\#(i.high)","lowPrice24h":"\#(i.low)","prevPrice1h":"\#(i.open)","markPrice":"\#(i.price(1))","indexPrice":"\#(i.price(2))","openInterest":"59891.732","openInterestValue":"3899996265.01","turnover24h":"\#(i.turnover)","volume24h":"\#(i.volume)","fundingIntervalHour":"8","fundingCap":"0.005","singleOpenInterest":"29945.866","singleOpenInterestValue":"1949998132.50","nextFundingTime":"1786320000000","fundingRate":"0.0001","bid1Price":"\#(i.price(-1))","bid1Size":"5.954","ask1Price":"\#(i.price())","ask1Size":"10.470","preOpenPrice":"","preQty":"","curPreListingPhase":""},"cs":\#(crossSequence),"ts":\#(now)}"#
+            return
+                #"{"topic":"\#(topic)","type":"snapshot","data":{"symbol":"\#(i.symbol)","tickDirection":"ZeroPlusTick","price24hPcnt":"\#(pcnt)","lastPrice":"\#(i.price())","prevPrice24h":"\#(i.open)","highPrice24h":"\#(i.high)","lowPrice24h":"\#(i.low)","prevPrice1h":"\#(i.open)","markPrice":"\#(i.price(1))","indexPrice":"\#(i.price(2))","openInterest":"59891.732","openInterestValue":"3899996265.01","turnover24h":"\#(i.turnover)","volume24h":"\#(i.volume)","fundingIntervalHour":"8","fundingCap":"0.005","singleOpenInterest":"29945.866","singleOpenInterestValue":"1949998132.50","nextFundingTime":"1786320000000","fundingRate":"0.0001","bid1Price":"\#(i.price(-1))","bid1Size":"5.954","ask1Price":"\#(i.price())","ask1Size":"10.470","preOpenPrice":"","preQty":"","curPreListingPhase":""},"cs":\#(crossSequence),"ts":\#(now)}"#
         }
         // Partial delta: symbol always, then a varying subset, like the recording.
-        var fields = [#""symbol":"\#(i.symbol)""#, #""bid1Price":"\#(i.price(-1))""#, #""bid1Size":"\#(Double(i.tradeSeq % 97) / 10 + 0.1)""#]
-        if i.tradeSeq % 2 == 0 { fields += [#""ask1Price":"\#(i.price())""#, #""ask1Size":"\#(i.tradeSeq % 13 + 1).5""#] }
-        if i.tradeSeq % 3 == 0 { fields += [#""lastPrice":"\#(i.price())""#, #""price24hPcnt":"\#(pcnt)""#, #""highPrice24h":"\#(i.high)""#, #""lowPrice24h":"\#(i.low)""#] }
-        if i.tradeSeq % 4 == 0 { fields += [#""markPrice":"\#(i.price(1))""#, #""indexPrice":"\#(i.price(2))""#, #""turnover24h":"\#(i.turnover)""#, #""volume24h":"\#(i.volume)""#] }
-        return #"{"topic":"\#(topic)","type":"delta","data":{\#(fields.joined(separator: ","))},"cs":\#(crossSequence),"ts":\#(now)}"#
+        var fields = [
+            #""symbol":"\#(i.symbol)""#, #""bid1Price":"\#(i.price(-1))""#,
+            #""bid1Size":"\#(Double(i.tradeSeq % 97) / 10 + 0.1)""#,
+        ]
+        if i.tradeSeq % 2 == 0 {
+            fields += [#""ask1Price":"\#(i.price())""#, #""ask1Size":"\#(i.tradeSeq % 13 + 1).5""#]
+        }
+        if i.tradeSeq % 3 == 0 {
+            fields += [
+                #""lastPrice":"\#(i.price())""#, #""price24hPcnt":"\#(pcnt)""#, #""highPrice24h":"\#(i.high)""#,
+                #""lowPrice24h":"\#(i.low)""#,
+            ]
+        }
+        if i.tradeSeq % 4 == 0 {
+            fields += [
+                #""markPrice":"\#(i.price(1))""#, #""indexPrice":"\#(i.price(2))""#, #""turnover24h":"\#(i.turnover)""#,
+                #""volume24h":"\#(i.volume)""#,
+            ]
+        }
+        return
+            #"{"topic":"\#(topic)","type":"delta","data":{\#(fields.joined(separator: ","))},"cs":\#(crossSequence),"ts":\#(now)}"#
     }
 
     private func trades(topic: String, _ i: SimMarket.Instrument, market: inout SimMarket, now: Int64) -> String {
@@ -80,9 +101,13 @@ public struct BybitSimFeed: Sendable {
             let id = "\(i.symbol.lowercased())-\(i.tradeSeq)-\(n)"
             let size = SimMarket.format(Int64(market.random(5000) + 1), decimals: 3)
             if category == .spot {
-                items.append(#"{"i":"\#(id)","T":\#(now),"p":"\#(i.price())","v":"\#(size)","S":"\#(side)","seq":\#(crossSequence),"s":"\#(i.symbol)","BT":false,"RPI":false}"#)
+                items.append(
+                    #"{"i":"\#(id)","T":\#(now),"p":"\#(i.price())","v":"\#(size)","S":"\#(side)","seq":\#(crossSequence),"s":"\#(i.symbol)","BT":false,"RPI":false}"#
+                )
             } else {
-                items.append(#"{"T":\#(now),"s":"\#(i.symbol)","S":"\#(side)","v":"\#(size)","p":"\#(i.price())","L":"PlusTick","i":"\#(id)","BT":\#(n == 2),"RPI":false,"seq":\#(crossSequence)}"#)
+                items.append(
+                    #"{"T":\#(now),"s":"\#(i.symbol)","S":"\#(side)","v":"\#(size)","p":"\#(i.price())","L":"PlusTick","i":"\#(id)","BT":\#(n == 2),"RPI":false,"seq":\#(crossSequence)}"#
+                )
             }
         }
         return #"{"topic":"\#(topic)","type":"snapshot","ts":\#(now),"data":[\#(items.joined(separator: ","))]}"#
@@ -93,10 +118,13 @@ public struct BybitSimFeed: Sendable {
     {
         let base: Int64 = 1_786_310_760_000
         let start = base + index * interval.milliseconds
-        return #"{"start":\#(start),"end":\#(start + interval.milliseconds - 1),"interval":"\#(interval.bybitName)","open":"\#(i.price(-3))","close":"\#(i.price())","high":"\#(i.price(2))","low":"\#(i.price(-4))","volume":"\#(i.volume)","turnover":"\#(i.turnover)","confirm":\#(closed),"timestamp":\#(now)}"#
+        return
+            #"{"start":\#(start),"end":\#(start + interval.milliseconds - 1),"interval":"\#(interval.bybitName)","open":"\#(i.price(-3))","close":"\#(i.price())","high":"\#(i.price(2))","low":"\#(i.price(-4))","volume":"\#(i.volume)","turnover":"\#(i.turnover)","confirm":\#(closed),"timestamp":\#(now)}"#
     }
 
-    private func kline(topic: String, interval: KlineInterval, _ i: SimMarket.Instrument, state: inout TopicState, now: Int64)
+    private func kline(
+        topic: String, interval: KlineInterval, _ i: SimMarket.Instrument, state: inout TopicState, now: Int64
+    )
         -> String
     {
         state.framesInCandle += 1
@@ -126,7 +154,8 @@ public struct BybitSimFeed: Sendable {
         }
         let cs = crossSequence
         func envelope(_ type: String, _ bids: [String], _ asks: [String], _ u: Int64) -> String {
-            let data = #"{"s":"\#(i.symbol)","b":[\#(bids.joined(separator: ","))],"a":[\#(asks.joined(separator: ","))],"u":\#(u),"seq":\#(cs)}"#
+            let data =
+                #"{"s":"\#(i.symbol)","b":[\#(bids.joined(separator: ","))],"a":[\#(asks.joined(separator: ","))],"u":\#(u),"seq":\#(cs)}"#
             return #"{"topic":"\#(topic)","type":"\#(type)","ts":\#(now),"data":\#(data),"cts":\#(now - 3)}"#
         }
         if !state.sentSnapshot || depth == 1 {

@@ -114,7 +114,8 @@ public final class ExchangeSimulator: Sendable {
         }
         var rest = Substring(path)
         var usdm = false
-        for prefix in ["/usdm/public", "/usdm/market", "/usdm", "/public", "/market"] where rest.hasPrefix(prefix + "/") {
+        for prefix in ["/usdm/public", "/usdm/market", "/usdm", "/public", "/market"] where rest.hasPrefix(prefix + "/")
+        {
             usdm = prefix.hasPrefix("/usdm") || prefix == "/public" || prefix == "/market"
             rest = rest.dropFirst(prefix.count)
             break
@@ -125,10 +126,13 @@ public final class ExchangeSimulator: Sendable {
             return .binance(usdm: usdm, combined: false, streams: streams)
         }
         if rest == "/stream" {
-            let streams = query.flatMap { q -> [String]? in
-                guard let value = q.split(separator: "&").first(where: { $0.hasPrefix("streams=") }) else { return nil }
-                return value.dropFirst("streams=".count).split(separator: "/").map(String.init)
-            } ?? []
+            let streams =
+                query.flatMap { q -> [String]? in
+                    guard let value = q.split(separator: "&").first(where: { $0.hasPrefix("streams=") }) else {
+                        return nil
+                    }
+                    return value.dropFirst("streams=".count).split(separator: "/").map(String.init)
+                } ?? []
             return .binance(usdm: usdm, combined: true, streams: streams)
         }
         return nil
@@ -203,7 +207,13 @@ public final class ExchangeSimulator: Sendable {
 
     /// Refuses new connections (upgrade answered 403) for `duration`.
     public func refuseConnections(for duration: Duration) async {
-        await onLoop { sim in sim.state.value.refuseUntil = .now() + TimeAmount.nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000) }
+        await onLoop { sim in
+            sim.state.value.refuseUntil =
+                .now()
+                + TimeAmount.nanoseconds(
+                    Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+                )
+        }
     }
 
     func nextFrame(bybit topic: String, feed: inout BybitSimFeed, now: Int64) -> String? {

@@ -178,7 +178,9 @@ final class SimConnection: ChannelInboundHandler {
             let list = binanceStreams.map { "\"\($0)\"" }.joined(separator: ",")
             sendText(#"{"result":[\#(list)],"id":\#(id)}"#)
         default:
-            sendText(#"{"error":{"code":2,"msg":"Invalid request: unknown variant \#(method), expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY"},"id":\#(id)}"#)
+            sendText(
+                #"{"error":{"code":2,"msg":"Invalid request: unknown variant \#(method), expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY"},"id":\#(id)}"#
+            )
         }
     }
 

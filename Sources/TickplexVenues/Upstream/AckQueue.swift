@@ -51,6 +51,8 @@ public struct AckQueue: Sendable, Equatable {
             return .failed(
                 request, rejected: named, retry: request.topics.filter { !named.contains($0) }, message: message)
         }
+        // Binance errors name no stream: a multi-topic request is retried one topic per request to find the culprit.
+        if request.topics.count > 1 { return .failed(request, rejected: [], retry: request.topics, message: message) }
         return .failed(request, rejected: request.topics, retry: [], message: message)
     }
 
