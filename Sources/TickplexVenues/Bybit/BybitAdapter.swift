@@ -30,6 +30,9 @@ public struct BybitAdapter: Sendable {
     /// Parsed topic names: the same few topics repeat on every frame.
     private var topicCache: [String: BybitTopics.Parsed] = [:]
     private var books: [String: LocalOrderBook] = [:]
+    /// Book topics that asked for a resubscribe: their deltas are dropped quietly until the fresh snapshot, so one
+    /// gap costs one resubscribe, not one per delta still in flight.
+    private var awaitingSnapshot: Set<String> = []
     /// Keys registered per topic (several book depths can share one topic).
     private var registered: [String: Set<StreamKey>] = [:]
 
@@ -87,6 +90,7 @@ public struct BybitAdapter: Sendable {
             registered[topic] = nil
             tickers[topic] = nil
             books[topic] = nil
+            awaitingSnapshot.remove(topic)
         }
     }
 
@@ -94,6 +98,7 @@ public struct BybitAdapter: Sendable {
     public mutating func resetState() {
         tickers.removeAll()
         books.removeAll()
+        awaitingSnapshot.removeAll()
     }
 
     private func keys(for topic: String, _ parsed: BybitTopics.Parsed) -> [StreamKey] {
@@ -250,14 +255,18 @@ public struct BybitAdapter: Sendable {
         var book = books[topic] ?? LocalOrderBook()
         if type == "snapshot" {
             try book.reset(bids: bids, asks: asks, updateId: u)
+            awaitingSnapshot.remove(topic)
         } else {
+            if awaitingSnapshot.contains(topic) { return [] }
             guard book.hasSnapshot else {
                 books[topic] = nil
+                awaitingSnapshot.insert(topic)
                 return keys.map { .resync($0, reason: "\(topic): delta before any snapshot") }
             }
             guard u == book.updateId + 1 else {
                 let reason = "\(topic): update id gap (had \(book.updateId), got \(u))"
                 books[topic] = nil
+                awaitingSnapshot.insert(topic)
                 return keys.map { .resync($0, reason: reason) }
             }
             try book.apply(bids: bids, asks: asks, updateId: u)
