@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import Synchronization
 import TickplexCore
 import TickplexVenues
 
@@ -9,9 +10,11 @@ enum UpstreamError: Error, CustomStringConvertible {
     case pongTimeout(Duration)
     case closedByServer
     case serverShutdown
+    case handshakeTimeout(Duration)
 
     var description: String {
         switch self {
+        case .handshakeTimeout(let d): "no WebSocket upgrade within \(d)"
         case .pongTimeout(let d): "no pong within \(d)"
         case .closedByServer: "closed by the exchange"
         case .serverShutdown: "the exchange announced a shutdown"
@@ -42,6 +45,7 @@ actor UpstreamConnection {
     private var lastPong = ContinuousClock.now
     private var stopped = false
     private var runTask: Task<Void, Never>?
+    private var currentAttempt: Task<WebSocketCloseFrame?, any Error>?
     private(set) var isLive = false
     private(set) var malformedFrames = 0
     private(set) var sessions = 0
@@ -73,6 +77,7 @@ actor UpstreamConnection {
     func stop() async {
         stopped = true
         outbox?.finish()
+        currentAttempt?.cancel()
         runTask?.cancel()
         await runTask?.value
     }
@@ -148,14 +153,27 @@ actor UpstreamConnection {
         while !stopped && !Task.isCancelled {
             let (url, inURL) = url()
             let started = ContinuousClock.now
+            let sessionNumber = sessions
             do {
-                try await WebSocketClient.connect(
-                    url: url,
-                    configuration: .init(maxFrameSize: 1 << 24, closeTimeout: timing.closeTimeout),
-                    logger: logger
-                ) { inbound, outbound, _ in
-                    try await self.session(inbound: inbound, outbound: outbound, inURL: inURL)
+                let attempt = Task {
+                    try await WebSocketClient.connect(
+                        url: url,
+                        configuration: .init(maxFrameSize: 1 << 24, closeTimeout: self.timing.closeTimeout),
+                        logger: self.logger
+                    ) { inbound, outbound, _ in
+                        try await self.session(inbound: inbound, outbound: outbound, inURL: inURL)
+                    }
                 }
+                currentAttempt = attempt
+                // The WebSocket client has no handshake timeout and ignores cancellation before the upgrade, so a
+                // server that accepts TCP but never upgrades would hold this loop forever. Race the attempt against a
+                // watchdog; a lost race abandons the attempt (it ends when the server closes the socket).
+                let finished = await Self.race(attempt, timeout: timing.handshakeTimeout) {
+                    await self.sessions != sessionNumber
+                }
+                currentAttempt = nil
+                if !finished { throw UpstreamError.handshakeTimeout(timing.handshakeTimeout) }
+                _ = try await attempt.value
             } catch is CancellationError {
             } catch {
                 logger.warning(
@@ -315,4 +333,32 @@ actor UpstreamConnection {
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// True when `task` finishes, false when `timeout` passes first and `started()` is still false.
+    static func race<T: Sendable>(
+        _ task: Task<T, any Error>, timeout: Duration, started: @escaping @Sendable () async -> Bool
+    ) async -> Bool {
+        let once = Once()
+        return await withCheckedContinuation { continuation in
+            Task {
+                _ = try? await task.value
+                if once.claim() { continuation.resume(returning: true) }
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                if await !started(), once.claim() { continuation.resume(returning: false) }
+            }
+        }
+    }
+}
+
+/// A flag that can be claimed once, from any thread.
+final class Once: Sendable {
+    private let claimed = Mutex(false)
+    func claim() -> Bool {
+        claimed.withLock { value in
+            defer { value = true }
+            return !value
+        }
+    }
 }

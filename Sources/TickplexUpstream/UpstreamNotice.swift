@@ -19,6 +19,8 @@ public struct UpstreamTiming: Sendable {
     public var backoff = Backoff(initial: .seconds(1), maximum: .seconds(60))
     /// How long to wait for the close handshake of a connection being abandoned.
     public var closeTimeout: Duration = .seconds(1)
+    /// A server that accepts TCP but never completes the WebSocket upgrade is abandoned after this.
+    public var handshakeTimeout: Duration = .seconds(10)
     public init() {}
 }
 

@@ -8,7 +8,7 @@ import TickplexUpstream
 
 var quietLogger: Logger {
     var logger = Logger(label: "test")
-    logger.logLevel = .critical
+    logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == nil ? .critical : .debug
     return logger
 }
 

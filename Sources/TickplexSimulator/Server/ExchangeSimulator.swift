@@ -71,8 +71,19 @@ public final class ExchangeSimulator: Sendable {
                             try channel.pipeline.syncOperations.addHandler(connection)
                         }
                     })
+                guard let sim = holder.simulator else { return channel.close() }
+                let control = SimControlHandler(simulator: sim)
                 return channel.pipeline.configureHTTPServerPipeline(
-                    withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+                    withServerUpgrade: (
+                        upgraders: [upgrader],
+                        completionHandler: { context in
+                            // After the upgrade the control handler would see WebSocket frames: take it out.
+                            context.pipeline.syncOperations.removeHandler(control, promise: nil)
+                        }
+                    )
+                ).flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(control)
+                }
             }
             .bind(host: configuration.host, port: configuration.port).get()
         let sim = ExchangeSimulator(
@@ -225,6 +236,12 @@ public final class ExchangeSimulator: Sendable {
     }
 
     var symbols: Set<String> { state.value.market.symbols }
+
+    /// On the loop: whether the "refuse connections" fault is on.
+    var isRefusing: Bool {
+        guard let until = state.value.refuseUntil else { return false }
+        return until > .now()
+    }
 }
 
 /// Lets the bootstrap's initializers reach the simulator created after the bind (a connection that arrives in

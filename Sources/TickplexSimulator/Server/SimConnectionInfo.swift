@@ -1,5 +1,5 @@
 /// What one simulated connection did, for tests that check the proxy's behaviour.
-public struct SimConnectionInfo: Sendable, Equatable {
+public struct SimConnectionInfo: Sendable, Equatable, Codable {
     public var id: Int
     public var path: String
     public var venue: String
