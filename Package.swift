@@ -116,6 +116,7 @@ let package = Package(
             dependencies: [
                 "TickplexCore",
                 "TickplexVenues",
+                "TickplexSimulator",
                 "TickplexRedis",
                 "TickplexBus",
                 "TickplexServer",

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -26,7 +27,20 @@ public final class ExchangeSimulator: Sendable {
         public var pingSeconds: Double = 20
         /// Kline frames per candle before it closes.
         public var framesPerCandle = 5
+        /// Recorded Bybit frames to replay, by topic (looped), instead of generated data for those topics.
+        public var replay: [String: [String]] = [:]
         public init() {}
+
+        /// Loads a recorded JSONL file (one Bybit frame per line) for replay; returns the topics it covers.
+        @discardableResult
+        public mutating func loadReplay(contentsOf path: String) throws -> [String] {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                guard let topic = (try? JSONParser.parse(String(line)))?["topic"]?.string else { continue }
+                replay[topic, default: []].append(String(line))
+            }
+            return replay.keys.sorted()
+        }
     }
 
     struct State {
@@ -35,6 +49,7 @@ public final class ExchangeSimulator: Sendable {
         var nextId = 1
         var refuseUntil: NIODeadline?
         var history: [Int: SimConnectionInfo] = [:]
+        var replayPosition: [String: Int] = [:]
     }
 
     public let configuration: Configuration
@@ -228,14 +243,21 @@ public final class ExchangeSimulator: Sendable {
     }
 
     func nextFrame(bybit topic: String, feed: inout BybitSimFeed, now: Int64) -> String? {
-        feed.frame(for: topic, market: &state.value.market, now: now)
+        if let frames = configuration.replay[topic], !frames.isEmpty {
+            let n = state.value.replayPosition[topic, default: 0]
+            state.value.replayPosition[topic] = n + 1
+            return frames[n % frames.count]
+        }
+        return feed.frame(for: topic, market: &state.value.market, now: now)
     }
 
     func nextPayload(binance stream: String, feed: inout BinanceSimFeed, now: Int64) -> String? {
         feed.payload(for: stream, market: &state.value.market, now: now)
     }
 
-    var symbols: Set<String> { state.value.market.symbols }
+    var symbols: Set<String> {
+        state.value.market.symbols.union(configuration.replay.keys.compactMap { BybitTopics.parse(topic: $0)?.symbol })
+    }
 
     /// On the loop: whether the "refuse connections" fault is on.
     var isRefusing: Bool {
