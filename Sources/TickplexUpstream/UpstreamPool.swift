@@ -154,5 +154,25 @@ public actor UpstreamPool: Service {
 
     public var activeTopics: [String] { table.activeTopics }
 
+    public struct ConnectionState: Sendable, Equatable {
+        public var id: Int
+        public var live: Bool
+        public var topics: Int
+        public var sessions: Int
+        public var malformedFrames: Int
+    }
+
+    public func connectionStates() async -> [ConnectionState] {
+        var out: [ConnectionState] = []
+        for id in slots.keys.sorted() {
+            let c = slots[id]!.connection
+            out.append(
+                ConnectionState(
+                    id: id, live: await c.isLive, topics: await c.topicCount, sessions: await c.sessions,
+                    malformedFrames: await c.malformedFrames))
+        }
+        return out
+    }
+
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

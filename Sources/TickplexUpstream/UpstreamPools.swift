@@ -1,0 +1,37 @@
+import Logging
+import ServiceLifecycle
+import TickplexCore
+
+/// One `UpstreamPool` per venue endpoint, built from configuration; a pool opens connections only once a stream
+/// of its venue is wanted. Runs every pool as one service.
+public final class UpstreamPools: Service, Sendable {
+    public let pools: [Venue: UpstreamPool]
+
+    public init(
+        urls: [Venue: WebSocketURL], linger: Duration, timing: UpstreamTiming = .init(), logger: Logger,
+        onNotice: @escaping @Sendable (UpstreamNotice) -> Void
+    ) {
+        var pools: [Venue: UpstreamPool] = [:]
+        for (venue, url) in urls {
+            pools[venue] = UpstreamPool(
+                venue: venue, url: url, linger: linger, timing: timing, logger: logger, onNotice: onNotice)
+        }
+        self.pools = pools
+    }
+
+    public func pool(for venue: Venue) -> UpstreamPool? { pools[venue] }
+
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for pool in pools.values { group.addTask { try await pool.run() } }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Per venue: its connections and whether each is live, for `/health` and `/stats`.
+    public func states() async -> [Venue: [UpstreamPool.ConnectionState]] {
+        var out: [Venue: [UpstreamPool.ConnectionState]] = [:]
+        for (venue, pool) in pools { out[venue] = await pool.connectionStates() }
+        return out
+    }
+}
