@@ -97,6 +97,8 @@ let package = Package(
             name: "TickplexServer",
             dependencies: [
                 "TickplexCore",
+                "TickplexUpstream",
+                "TickplexSimulator",
                 "TickplexRedis",
                 "TickplexBus",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -43,11 +43,11 @@ public struct VenueCodec: Sendable {
         }
     }
 
-    /// Requests a connection may send per 1.1 s: Binance allows 5 inbound messages per second including the pongs
-    /// that answer its pings, so requests use 3 and leave room for pongs; the extra 100 ms absorbs network jitter
-    /// that can bunch frames up on arrival.
+    /// Requests a connection may send per 1.5 s: Binance allows 5 inbound messages per second, counted on arrival and
+    /// including the pongs that answer its pings. Requests use 3 of them, and the longer window absorbs up to 500 ms
+    /// of delivery jitter that can bunch frames together on the exchange's side.
     public var maxRequestsPerWindow: (count: Int, windowMs: Int64)? {
-        if case .binance = kind { return (BinanceAdapter.maxMessagesPerSecond - 2, 1100) }
+        if case .binance = kind { return (BinanceAdapter.maxMessagesPerSecond - 2, 1500) }
         return nil
     }
 

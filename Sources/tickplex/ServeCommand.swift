@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tickplex")
-        let node = TickplexNode(config: config, logger: logger)
+        let node = try await TickplexNode.start(config: config, logger: logger)
         for line in node.modeDescription { logger.info("\(line)") }
         try await node.makeServiceGroup().run()
     }

@@ -32,8 +32,8 @@ struct SimCommand: AsyncParsableCommand {
         }
         let sim = try await ExchangeSimulator.start(config)
         let base = sim.baseURL
-        let banner = (
-            """
+        let banner =
+            ("""
             simulator listening on \(base) — simulated prices, not real market data
               Bybit:   \(base)/v5/public/spot  \(base)/v5/public/linear  \(base)/v5/public/inverse
               Binance: \(base)/ws/<stream>  \(base)/stream?streams=a/b  (USD-M: \(base)/usdm/...)

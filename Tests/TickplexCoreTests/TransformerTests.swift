@@ -30,32 +30,51 @@ struct TransformerTests {
 
     @Test("a kline message with two candles becomes two messages, closed first")
     func twoCandles() throws {
-        let closed = Candle(interval: .m1, start: 0, end: 59_999, open: "1", high: "2", low: "0.5", close: "1.5", volume: "10", turnover: "15", closed: true)
+        let closed = Candle(
+            interval: .m1, start: 0, end: 59_999, open: "1", high: "2", low: "0.5", close: "1.5", volume: "10",
+            turnover: "15", closed: true)
         var next = closed
         next.start = 60_000
         next.end = 119_999
         next.closed = false
         var transformer = Transformer(brand: "tickplex")
-        let out = transformer.encode(MarketEvent(key: .kline(.m1, "ETHUSDT"), exchangeTime: 5, payload: .klines([closed, next])), receivedAt: 6)
+        let out = transformer.encode(
+            MarketEvent(key: .kline(.m1, "ETHUSDT"), exchangeTime: 5, payload: .klines([closed, next])), receivedAt: 6)
         #expect(out.map(\.seq) == [1, 2])
         #expect(out.map(\.candle?.closed) == [true, false])
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(out[0].json)) as? [String: Any])
         #expect(obj["stream"] as? String == "tickplex.bybit.linear.kline.1m.ETHUSDT")
         let data = try #require(obj["data"] as? [String: Any])
-        #expect(data["interval"] as? String == "1m" && data["close"] as? String == "1.5" && data["closed"] as? Bool == true)
+        #expect(
+            data["interval"] as? String == "1m" && data["close"] as? String == "1.5" && data["closed"] as? Bool == true)
     }
 
     @Test("book: top of book and depth-N shapes; trades; strings are escaped")
     func bookAndTrades() throws {
         var transformer = Transformer(brand: "tickplex")
-        let book = Book(bids: [.init(price: "1", size: "2"), .init(price: "0.9", size: "3")], asks: [.init(price: "1.1", size: "4")], updateId: 7)
-        let top = String(decoding: transformer.encode(MarketEvent(key: .book("X"), exchangeTime: 1, payload: .book(book)), receivedAt: 1)[0].json, as: UTF8.self)
+        let book = Book(
+            bids: [.init(price: "1", size: "2"), .init(price: "0.9", size: "3")],
+            asks: [.init(price: "1.1", size: "4")], updateId: 7)
+        let top = String(
+            decoding: transformer.encode(
+                MarketEvent(key: .book("X"), exchangeTime: 1, payload: .book(book)), receivedAt: 1)[0].json,
+            as: UTF8.self)
         #expect(top.contains(#""data":{"bid":{"price":"1","size":"2"},"ask":{"price":"1.1","size":"4"},"updateId":7}"#))
-        let deep = String(decoding: transformer.encode(MarketEvent(key: .book("X", depth: 2), exchangeTime: 1, payload: .book(book)), receivedAt: 1)[0].json, as: UTF8.self)
-        #expect(deep.contains(#""data":{"bids":[{"price":"1","size":"2"},{"price":"0.9","size":"3"}],"asks":[{"price":"1.1","size":"4"}],"updateId":7}"#))
+        let deep = String(
+            decoding: transformer.encode(
+                MarketEvent(key: .book("X", depth: 2), exchangeTime: 1, payload: .book(book)), receivedAt: 1)[0].json,
+            as: UTF8.self)
+        #expect(
+            deep.contains(
+                #""data":{"bids":[{"price":"1","size":"2"},{"price":"0.9","size":"3"}],"asks":[{"price":"1.1","size":"4"}],"updateId":7}"#
+            ))
         #expect(deep.contains(#""stream":"tickplex.bybit.linear.book.2.X""#))
         let trade = Trade(id: "a\"b", price: "1", size: "2", side: .sell, time: 3, isBlockTrade: true)
-        let t = String(decoding: transformer.encode(MarketEvent(key: .trade("X"), exchangeTime: 1, payload: .trades([trade])), receivedAt: 1)[0].json, as: UTF8.self)
-        #expect(t.contains(#""data":[{"id":"a\"b","price":"1","size":"2","side":"sell","time":3,"isBlockTrade":true}]"#))
+        let t = String(
+            decoding: transformer.encode(
+                MarketEvent(key: .trade("X"), exchangeTime: 1, payload: .trades([trade])), receivedAt: 1)[0].json,
+            as: UTF8.self)
+        #expect(
+            t.contains(#""data":[{"id":"a\"b","price":"1","size":"2","side":"sell","time":3,"isBlockTrade":true}]"#))
     }
 }

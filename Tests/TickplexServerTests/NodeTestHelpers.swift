@@ -20,7 +20,7 @@ func withNode<T: Sendable>(
     environment["HOST"] = "127.0.0.1"
     environment["PORT"] = "0"
     let config = try ConfigLoader.parse(environment)
-    let node = TickplexNode(config: config, logger: quietLogger)
+    let node = try await TickplexNode.start(config: config, logger: quietLogger)
     let port = Mutex<Int?>(nil)
     let group = node.makeServiceGroup(gracefulShutdownSignals: []) { address in
         port.withLock { $0 = address.port }

@@ -11,7 +11,8 @@ struct ReplayTests {
         let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/exchange/samples")
         var config = ExchangeSimulator.Configuration()
-        let topics = try config.loadReplay(contentsOf: samples.appendingPathComponent("bybit/tickers_linear.jsonl").path)
+        let topics = try config.loadReplay(
+            contentsOf: samples.appendingPathComponent("bybit/tickers_linear.jsonl").path)
         #expect(topics.contains("tickers.BTCUSDT"))
         config.framesPerSecond = 50
         let sim = try await ExchangeSimulator.start(config)
@@ -22,7 +23,9 @@ struct ReplayTests {
         #expect(await eventually { log.events(for: key).count >= 10 })
         guard case .ticker(let first) = log.events(for: key).first?.payload else { return }
         // Line 1 of the recording, field for field.
-        #expect(first.price == "65114.30" && first.markPrice == "65117.44" && first.bid == PriceLevel(price: "65114.20", size: "5.954"))
+        #expect(
+            first.price == "65114.30" && first.markPrice == "65117.44"
+                && first.bid == PriceLevel(price: "65114.20", size: "5.954"))
         #expect(log.events(for: key).first?.exchangeTime == 1_786_310_817_583)
         await pool.stopAll()
         await sim.stop()

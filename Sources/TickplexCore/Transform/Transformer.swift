@@ -128,7 +128,10 @@ public struct Transformer: Sendable {
         w.int(c.start)
         w.key("end")
         w.int(c.end)
-        for (k, v) in [("open", c.open), ("high", c.high), ("low", c.low), ("close", c.close), ("volume", c.volume), ("turnover", c.turnover)] {
+        for (k, v) in [
+            ("open", c.open), ("high", c.high), ("low", c.low), ("close", c.close), ("volume", c.volume),
+            ("turnover", c.turnover),
+        ] {
             w.key(k)
             w.string(v)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import TickplexCore
 import TickplexRedis
+import TickplexUpstream
 
 /// The `/health` document.
 struct HealthReport: Encodable, Sendable {
@@ -24,6 +25,17 @@ struct HealthReport: Encodable, Sendable {
     var upstream: String
     var simulated: Bool
     var redis: RedisReport?
+
+    struct UpstreamConnectionReport: Encodable, Sendable {
+        var id: Int
+        var state: String
+        var topics: Int
+        var connects: Int
+        var malformedFrames: Int
+    }
+
+    /// Per venue, its connections (a venue nobody asked for has none).
+    var upstreams: [String: [UpstreamConnectionReport]]
 }
 
 /// Checks every dependency of the node for `/health`.
@@ -32,6 +44,7 @@ struct HealthMonitor: Sendable {
     let redis: RedisClient?
     let subscriber: RedisSubscriber?
     let busKind: String
+    let upstream: UpstreamPools
 
     func report() async -> HealthReport {
         var reasons: [String] = []
@@ -45,10 +58,21 @@ struct HealthMonitor: Sendable {
             }
             redisReport = .init(url: "\(redis.configuration.url)", commands: commands, subscriber: subs)
         }
+        var upstreams: [String: [HealthReport.UpstreamConnectionReport]] = [:]
+        for (venue, connections) in await upstream.states() {
+            upstreams[venue.rawValue] = connections.map {
+                .init(
+                    id: $0.id, state: $0.live ? "live" : "reconnecting", topics: $0.topics, connects: $0.sessions,
+                    malformedFrames: $0.malformedFrames)
+            }
+            for c in connections where !c.live {
+                reasons.append("upstream \(venue.rawValue) connection \(c.id): reconnecting")
+            }
+        }
         return HealthReport(
             ok: reasons.isEmpty, status: reasons.isEmpty ? "healthy" : "degraded", reasons: reasons,
             bus: busKind, upstream: config.upstream.rawValue, simulated: config.upstream == .sim,
-            redis: redisReport)
+            redis: redisReport, upstreams: upstreams)
     }
 
     private func check(

@@ -6,6 +6,8 @@ import ServiceLifecycle
 import TickplexBus
 import TickplexCore
 import TickplexRedis
+import TickplexSimulator
+import TickplexUpstream
 import UnixSignals
 
 /// The composition root: builds the bus, the last-value store, the HTTP application and the services that run
@@ -15,11 +17,31 @@ public final class TickplexNode: Sendable {
     public let bus: any MessageBus
     public let store: any LastValueStore
     public let redis: RedisClient?
+    public let upstream: UpstreamPools
+    public let publisher: EventPublisher
+    /// The in-process exchange simulator (UPSTREAM=sim only).
+    public let simulator: ExchangeSimulator?
     let logger: Logger
 
-    public init(config: TickplexConfig, logger: Logger) {
+    /// Builds the node; with `UPSTREAM=sim` it first starts the simulator on loopback and points every upstream
+    /// URL at it.
+    public static func start(config: TickplexConfig, logger: Logger) async throws -> TickplexNode {
+        guard config.upstream == .sim else { return TickplexNode(config: config, logger: logger) }
+        let sim = try await ExchangeSimulator.start(logger: logger)
+        let node = TickplexNode(config: config, logger: logger, simulator: sim)
+        // Warm a few streams so that data flows (bus, last values, logs) before the first client connects.
+        for key in Self.simDemoStreams { await node.upstream.pool(for: key.venue)?.ensureSubscribed(key) }
+        return node
+    }
+
+    static let simDemoStreams: [StreamKey] = [
+        .ticker("BTCUSDT"), .ticker("ETHUSDT"), .ticker("BTCUSDT", .binanceSpot),
+    ]
+
+    public init(config: TickplexConfig, logger: Logger, simulator: ExchangeSimulator? = nil) {
         self.config = config
         self.logger = logger
+        self.simulator = simulator
         if let url = config.redisURL {
             let redisConfig = RedisConfiguration(
                 url: url,
@@ -34,6 +56,30 @@ public final class TickplexNode: Sendable {
             bus = InProcessBus()
             store = InMemoryLastValueStore(ttl: .milliseconds(config.lastValueTTLMs))
         }
+        let publisher = EventPublisher(bus: bus, store: store, brand: config.brand, logger: logger)
+        self.publisher = publisher
+        upstream = UpstreamPools(
+            urls: Self.upstreamURLs(config: config, simulator: simulator),
+            linger: .seconds(config.upstreamLingerSeconds), logger: logger
+        ) { publisher.submit($0) }
+    }
+
+    /// The configured endpoints, or the simulator's when one runs.
+    static func upstreamURLs(config: TickplexConfig, simulator: ExchangeSimulator?) -> [Venue: WebSocketURL] {
+        if let simulator {
+            let base = simulator.baseURL
+            return [
+                .bybitSpot: WebSocketURL(base + "/v5/public/spot")!,
+                .bybitLinear: WebSocketURL(base + "/v5/public/linear")!,
+                .bybitInverse: WebSocketURL(base + "/v5/public/inverse")!,
+                .binanceSpot: WebSocketURL(base)!,
+                .binanceUSDM: WebSocketURL(base + "/usdm")!,
+            ]
+        }
+        return [
+            .bybitSpot: config.bybitSpotURL, .bybitLinear: config.bybitLinearURL, .bybitInverse: config.bybitInverseURL,
+            .binanceSpot: config.binanceSpotURL, .binanceUSDM: config.binanceUSDMURL,
+        ]
     }
 
     /// One line per dependency saying what this node is connected to.
@@ -46,19 +92,27 @@ public final class TickplexNode: Sendable {
         }
         switch config.upstream {
         case .sim:
-            lines.append("upstream: SIMULATOR (UPSTREAM=sim) — simulated prices, not real market data")
+            lines.append(
+                "upstream: SIMULATOR at \(simulator?.baseURL ?? "?") (UPSTREAM=sim) — simulated prices, not real market data"
+            )
+            lines.append(
+                "sim demo: \(Self.simDemoStreams.map(\.argument).joined(separator: ", ")) subscribed upstream so data flows at once"
+            )
         case .exchange:
             lines.append(
                 "upstream: exchanges — bybit \(config.bybitLinearURL), \(config.bybitSpotURL), "
                     + "\(config.bybitInverseURL); binance \(config.binanceSpotURL), \(config.binanceUSDMURL)")
         }
-        // Said plainly until the upstream pool lands, so nobody waits for data that cannot come.
-        lines.append("upstream pool: not built yet in this version — no exchange or simulator connections are made")
+        lines.append(
+            "client gateway (/ws) and REST quotes arrive with the next issues; data goes to the bus and last-value store"
+        )
         return lines
     }
 
     var healthMonitor: HealthMonitor {
-        HealthMonitor(config: config, redis: redis, subscriber: (bus as? RedisBus)?.subscriber, busKind: bus.kind)
+        HealthMonitor(
+            config: config, redis: redis, subscriber: (bus as? RedisBus)?.subscriber, busKind: bus.kind,
+            upstream: upstream)
     }
 
     /// The HTTP routes of the node.
@@ -94,6 +148,8 @@ public final class TickplexNode: Sendable {
         if let redisBus = bus as? RedisBus {
             services.append(.init(service: redisBus.subscriber))
         }
+        services.append(.init(service: publisher))
+        services.append(.init(service: upstream))
         services.append(.init(service: app))
         return ServiceGroup(
             configuration: .init(

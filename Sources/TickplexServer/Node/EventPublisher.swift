@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import TickplexBus
+import TickplexCore
+import TickplexUpstream
+
+/// Drains the upstream notices in arrival order: encodes each event once (Transformer), keeps the stream's last
+/// value, and publishes the bytes on the bus. One consumer task, no task per message.
+public final class EventPublisher: Service, Sendable {
+    public let notices: AsyncStream<UpstreamNotice>
+    private let continuation: AsyncStream<UpstreamNotice>.Continuation
+    private let bus: any MessageBus
+    private let store: any LastValueStore
+    private let brand: String
+    private let logger: Logger
+    private let counters = Counters()
+
+    public init(bus: any MessageBus, store: any LastValueStore, brand: String, logger: Logger) {
+        (notices, continuation) = AsyncStream.makeStream(of: UpstreamNotice.self, bufferingPolicy: .unbounded)
+        self.bus = bus
+        self.store = store
+        self.brand = brand
+        self.logger = logger
+    }
+
+    /// Thread-safe entry point for the upstream pools.
+    public func submit(_ notice: UpstreamNotice) {
+        continuation.yield(notice)
+    }
+
+    public var published: Int { counters.published.withLock { $0 } }
+
+    public func run() async throws {
+        var transformer = Transformer(brand: brand)
+        var lastReport = ContinuousClock.now
+        var sinceReport = 0
+        await withGracefulShutdownHandler {
+            for await notice in notices {
+                switch notice {
+                case .event(let event):
+                    let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
+                    for encoded in transformer.encode(event, receivedAt: receivedAt) {
+                        let bytes = ByteBuffer(bytes: encoded.json)
+                        do {
+                            if encoded.key.kind != .trade && encoded.key.kind != .liquidation {
+                                try await store.set(Self.lastValueKey(encoded.key, brand: brand), bytes)
+                            }
+                            try await bus.publish(encoded.key.channel(brand: brand), bytes)
+                            counters.published.withLock { $0 += 1 }
+                            sinceReport += 1
+                        } catch {
+                            counters.failed.withLock { $0 += 1 }
+                            logger.warning("publish of \(encoded.key) failed: \(error)")
+                        }
+                    }
+                case .rejected(let key, let reason):
+                    logger.warning("exchange refused \(key): \(reason)")
+                case .status(let venue, let connection, let state):
+                    logger.info("upstream \(venue.rawValue)#\(connection): \(state)")
+                }
+                let now = ContinuousClock.now
+                if now - lastReport >= .seconds(30) {
+                    logger.info("published \(sinceReport) messages in the last \(now - lastReport)")
+                    lastReport = now
+                    sinceReport = 0
+                }
+            }
+        } onGracefulShutdown: {
+            self.continuation.finish()
+        }
+    }
+
+    /// `<brand>:last:<stream>`.
+    public static func lastValueKey(_ key: StreamKey, brand: String) -> String {
+        "\(brand):last:\(key.streamName(brand: brand))"
+    }
+}
+
+private final class Counters: Sendable {
+    let published = Mutex(0)
+    let failed = Mutex(0)
+}
