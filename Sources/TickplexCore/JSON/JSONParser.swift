@@ -124,6 +124,7 @@ public struct JSONParser {
         mutating func parseArray(depth: Int) throws(Error) -> JSONValue {
             index += 1
             var items: [JSONValue] = []
+            items.reserveCapacity(4)
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
                 index += 1

@@ -62,7 +62,7 @@ public final class EventPublisher: Service, Sendable {
                     logger.info("upstream \(venue.rawValue)#\(connection): \(state)")
                 }
                 let now = ContinuousClock.now
-                if now - lastReport >= .seconds(30) {
+                if now - lastReport >= .seconds(10) {
                     logger.info("published \(sinceReport) messages in the last \(now - lastReport)")
                     lastReport = now
                     sinceReport = 0

@@ -14,13 +14,14 @@ struct BybitTickerState: Sendable, Equatable {
     var lowPrice24h: String?
     var volume24h: String?
     var turnover24h: String?
-    var price24hPcnt: String?
+    /// Already converted to percent when it arrives: deltas that do not touch it cost nothing.
+    var change24hPercent: String?
     var bidPrice: String?
     var bidSize: String?
     var askPrice: String?
     var askSize: String?
     var fundingRate: String?
-    var nextFundingTime: String?
+    var nextFundingTime: Int64?
     var openInterest: String?
 
     mutating func apply(_ pairs: [(key: String, value: JSONValue)]) {
@@ -35,14 +36,14 @@ struct BybitTickerState: Sendable, Equatable {
             case "lowPrice24h": lowPrice24h = text
             case "volume24h": volume24h = text
             case "turnover24h": turnover24h = text
-            case "price24hPcnt": price24hPcnt = text
+            case "price24hPcnt": change24hPercent = text.map { DecimalText.movePoint($0, by: 2) }
             // Linear/inverse name the top of book bid1Price…; options bidPrice…
             case "bid1Price", "bidPrice": bidPrice = text
             case "bid1Size", "bidSize": bidSize = text
             case "ask1Price", "askPrice": askPrice = text
             case "ask1Size", "askSize": askSize = text
             case "fundingRate": fundingRate = text
-            case "nextFundingTime": nextFundingTime = text
+            case "nextFundingTime": nextFundingTime = value.int64
             case "openInterest": openInterest = text
             default: continue
             }
@@ -58,11 +59,11 @@ struct BybitTickerState: Sendable, Equatable {
         t.low24h = lowPrice24h
         t.volume24h = volume24h
         t.turnover24h = turnover24h
-        t.change24hPercent = price24hPcnt.map { DecimalText.movePoint($0, by: 2) }
+        t.change24hPercent = change24hPercent
         if let bidPrice, let bidSize { t.bid = PriceLevel(price: bidPrice, size: bidSize) }
         if let askPrice, let askSize { t.ask = PriceLevel(price: askPrice, size: askSize) }
         t.fundingRate = fundingRate
-        t.nextFundingTime = nextFundingTime.flatMap { Int64($0) }
+        t.nextFundingTime = nextFundingTime
         t.openInterest = openInterest
         return t
     }
