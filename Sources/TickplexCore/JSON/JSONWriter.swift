@@ -69,6 +69,12 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: String(i).utf8)
     }
 
+    /// A number given as its JSON text (a client's numeric `req_id`, echoed exactly).
+    public mutating func number(_ text: String) {
+        valueSeparator()
+        bytes.append(contentsOf: text.utf8)
+    }
+
     public mutating func bool(_ b: Bool) {
         valueSeparator()
         bytes.append(contentsOf: (b ? "true" : "false").utf8)
