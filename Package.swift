@@ -187,6 +187,7 @@ let package = Package(
             dependencies: [
                 "TickplexServer", "TickplexCore", "TickplexRedis", "TickplexBus", "TickplexTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -8,7 +9,7 @@ import TickplexTestSupport
 
 var quietLogger: Logger {
     var logger = Logger(label: "test")
-    logger.logLevel = .critical
+    logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == nil ? .critical : .debug
     return logger
 }
 

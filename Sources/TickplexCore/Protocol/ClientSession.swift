@@ -24,14 +24,19 @@ public struct ClientSession: Sendable {
 
     public let limits: Limits
     public let defaultVenue: Venue
+    /// Why the venue cannot serve a parsed stream (liquidations on spot, too deep a Binance book), or nil.
+    private let venueCheck: @Sendable (StreamKey) -> String?
     private var bucket: TokenBucket
     private var refusedInARow = 0
     /// Current subscriptions in the order they were made, with the argument text the client used.
     public private(set) var subscriptions: [(key: StreamKey, arg: String)] = []
 
-    public init(limits: Limits, defaultVenue: Venue) {
+    public init(
+        limits: Limits, defaultVenue: Venue, venueCheck: @escaping @Sendable (StreamKey) -> String? = { _ in nil }
+    ) {
         self.limits = limits
         self.defaultVenue = defaultVenue
+        self.venueCheck = venueCheck
         bucket = TokenBucket(rate: limits.maxMessagesPerSecond)
     }
 
@@ -143,7 +148,9 @@ public struct ClientSession: Sendable {
             case .failure(let r):
                 rejected.append((arg, r.reason))
             case .success(let key):
-                if isSubscribed(key) {
+                if let reason = venueCheck(key) {
+                    rejected.append((arg, reason))
+                } else if isSubscribed(key) {
                     accepted.append(arg)
                 } else if subscriptions.count >= limits.maxSubscriptions {
                     rejected.append(

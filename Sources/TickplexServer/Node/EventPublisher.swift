@@ -17,6 +17,12 @@ public final class EventPublisher: Service, Sendable {
     private let brand: String
     private let logger: Logger
     private let counters = Counters()
+    /// Refusals and connection states go to the hub once it exists (it is built after the publisher).
+    private let control = Mutex<(@Sendable (UpstreamNotice) async -> Void)?>(nil)
+
+    public func setControlHandler(_ handler: @escaping @Sendable (UpstreamNotice) async -> Void) {
+        control.withLock { $0 = handler }
+    }
 
     public init(bus: any MessageBus, store: any LastValueStore, brand: String, logger: Logger) {
         (notices, continuation) = AsyncStream.makeStream(of: UpstreamNotice.self, bufferingPolicy: .unbounded)
@@ -58,8 +64,10 @@ public final class EventPublisher: Service, Sendable {
                     }
                 case .rejected(let key, let reason):
                     logger.warning("exchange refused \(key): \(reason)")
+                    await control.withLock { $0 }?(notice)
                 case .status(let venue, let connection, let state):
                     logger.info("upstream \(venue.rawValue)#\(connection): \(state)")
+                    await control.withLock { $0 }?(notice)
                 }
                 let now = ContinuousClock.now
                 if now - lastReport >= .seconds(10) {

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOPosix
@@ -21,6 +22,8 @@ public final class TickplexNode: Sendable {
     public let publisher: EventPublisher
     /// The in-process exchange simulator (UPSTREAM=sim only).
     public let simulator: ExchangeSimulator?
+    let hub: FanoutHub
+    let gatewayStats = GatewayStats()
     let logger: Logger
 
     /// Builds the node; with `UPSTREAM=sim` it first starts the simulator on loopback and points every upstream
@@ -62,7 +65,19 @@ public final class TickplexNode: Sendable {
             urls: Self.upstreamURLs(config: config, simulator: simulator),
             linger: .seconds(config.upstreamLingerSeconds), logger: logger
         ) { publisher.submit($0) }
+        let hub = FanoutHub(brand: config.brand, bus: bus, store: store, upstream: upstream, logger: logger)
+        self.hub = hub
+        publisher.setControlHandler { notice in
+            switch notice {
+            case .rejected(let key, let reason): await hub.rejected(key, reason: reason)
+            case .status(let venue, _, let state): await hub.status(venue: venue, state: state)
+            case .event: break
+            }
+        }
     }
+
+    /// Connected WebSocket clients.
+    public var clientCount: Int { gatewayStats.clients.value }
 
     /// The configured endpoints, or the simulator's when one runs.
     static func upstreamURLs(config: TickplexConfig, simulator: ExchangeSimulator?) -> [Venue: WebSocketURL] {
@@ -130,8 +145,19 @@ public final class TickplexNode: Sendable {
         onListening: @escaping @Sendable (SocketAddress) async -> Void = { _ in }
     ) -> ServiceGroup {
         let logger = self.logger
+        let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+        WebSocketGateway(hub: hub, config: config, stats: gatewayStats, logger: logger).register(on: wsRouter)
+        let idle = max(1, config.clientIdleTimeoutSeconds / 2)
         let app = Application(
             router: makeRouter(),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: wsRouter,
+                configuration: .init(
+                    ws: .init(
+                        maxFrameSize: config.maxClientFrameBytes,
+                        // Pings every half idle timeout; a client that does not answer is closed.
+                        autoPing: .enabled(timePeriod: .seconds(idle)),
+                        closeTimeout: .seconds(2)))),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "tickplex"),
             onServerRunning: { channel in
                 if let address = channel.localAddress {
@@ -149,6 +175,7 @@ public final class TickplexNode: Sendable {
             services.append(.init(service: redisBus.subscriber))
         }
         services.append(.init(service: publisher))
+        services.append(.init(service: BusListener(bus: bus, hub: hub)))
         services.append(.init(service: upstream))
         services.append(.init(service: app))
         return ServiceGroup(

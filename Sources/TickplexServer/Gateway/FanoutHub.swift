@@ -1,0 +1,130 @@
+import Logging
+import NIOCore
+import TickplexBus
+import TickplexCore
+import TickplexUpstream
+import TickplexVenues
+
+/// Channel → local subscribers. One bus subscription and one upstream reference per stream per node, taken by the
+/// first local subscriber and released by the last; every bus message is handed as the same buffer to every
+/// subscriber's queue.
+actor FanoutHub {
+    private struct Stream {
+        var key: StreamKey
+        var clients: [Int: Subscriber] = [:]
+    }
+
+    /// What the hub needs of a client: its queue and a way to tell it about refusals.
+    struct Subscriber: Sendable {
+        let outbox: ClientOutbox
+        let onRejected: @Sendable (StreamKey, String) -> Void
+    }
+
+    private let brand: String
+    private let bus: any MessageBus
+    private let store: any LastValueStore
+    private let upstream: UpstreamPools
+    private let logger: Logger
+    private var streams: [String: Stream] = [:]
+    private var venuesByClient: [Int: [Venue: Int]] = [:]
+    private var clients: [Int: Subscriber] = [:]
+
+    init(brand: String, bus: any MessageBus, store: any LastValueStore, upstream: UpstreamPools, logger: Logger) {
+        self.brand = brand
+        self.bus = bus
+        self.store = store
+        self.upstream = upstream
+        self.logger = logger
+    }
+
+    var clientCount: Int { clients.count }
+    var streamCount: Int { streams.count }
+    var subscriptionCount: Int { streams.values.reduce(0) { $0 + $1.clients.count } }
+
+    func register(_ id: Int, _ session: Subscriber) { clients[id] = session }
+
+    /// Adds a client to a stream; the first local subscriber subscribes the bus channel and the upstream.
+    /// Returns the venue's refusal when it cannot serve the stream.
+    func subscribe(_ id: Int, _ session: Subscriber, _ key: StreamKey) async -> VenueRejection? {
+        let channel = key.channel(brand: brand)
+        if streams[channel] == nil {
+            guard let pool = upstream.pool(for: key.venue) else { return VenueRejection("venue not configured") }
+            if case .failure(let rejection) = await pool.ensureSubscribed(key) { return rejection }
+            streams[channel] = Stream(key: key)
+            do {
+                try await bus.subscribe([channel])
+            } catch {
+                logger.warning("bus subscribe \(channel) failed: \(error); it is retried when the bus reconnects")
+            }
+        }
+        streams[channel]!.clients[id] = session
+        venuesByClient[id, default: [:]][key.venue, default: 0] += 1
+        // The latest state first, as a snapshot, then updates.
+        if key.kind != .trade && key.kind != .liquidation,
+            let last = try? await store.get(EventPublisher.lastValueKey(key, brand: brand))
+        {
+            session.outbox.enqueue(Self.asSnapshot(last.value), stream: channel, conflate: false)
+        }
+        return nil
+    }
+
+    func unsubscribe(_ id: Int, _ key: StreamKey) async {
+        let channel = key.channel(brand: brand)
+        guard streams[channel]?.clients.removeValue(forKey: id) != nil else { return }
+        if var venues = venuesByClient[id], let n = venues[key.venue] {
+            venues[key.venue] = n > 1 ? n - 1 : nil
+            venuesByClient[id] = venues
+        }
+        if streams[channel]?.clients.isEmpty == true {
+            // The last local subscriber left: clean the stream's state, let the upstream linger start.
+            streams[channel] = nil
+            try? await bus.unsubscribe([channel])
+            await upstream.pool(for: key.venue)?.release(key)
+        }
+    }
+
+    func remove(_ id: Int, keys: [StreamKey]) async {
+        for key in keys { await unsubscribe(id, key) }
+        clients[id] = nil
+        venuesByClient[id] = nil
+    }
+
+    /// A bus message: the same buffer to every local subscriber.
+    func deliver(_ message: BusMessage) {
+        guard let stream = streams[message.channel] else { return }
+        let conflate = stream.key.kind == .ticker || stream.key.kind == .book
+        for client in stream.clients.values {
+            client.outbox.enqueue(message.payload, stream: message.channel, conflate: conflate)
+        }
+    }
+
+    /// The exchange refused a stream: every local subscriber hears it in the exchange's words.
+    func rejected(_ key: StreamKey, reason: String) {
+        guard let stream = streams[key.channel(brand: brand)] else { return }
+        for client in stream.clients.values { client.onRejected(key, reason) }
+    }
+
+    /// Upstream connection state changed: tell the clients that stream from that venue.
+    func status(venue: Venue, state: String) {
+        var w = JSONWriter(capacity: 80)
+        w.beginObject()
+        w.key("op")
+        w.string("status")
+        w.key("venue")
+        w.string(venue.rawValue)
+        w.key("state")
+        w.string(state)
+        w.endObject()
+        let frame = ByteBuffer(bytes: w.bytes)
+        for (id, venues) in venuesByClient where venues[venue] != nil {
+            clients[id]?.outbox.enqueue(frame, stream: nil, conflate: false)
+        }
+    }
+
+    /// Stored last values are encoded as updates; a joining client gets them marked as a snapshot.
+    static func asSnapshot(_ buffer: ByteBuffer) -> ByteBuffer {
+        let text = String(buffer: buffer)
+        guard let range = text.range(of: #""type":"update""#) else { return buffer }
+        return ByteBuffer(string: text.replacingCharacters(in: range, with: #""type":"snapshot""#))
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import ServiceLifecycle
+import Synchronization
+import TickplexBus
+import TickplexCore
+import TickplexUpstream
+
+/// `GET /ws`: the client wire contract. Each connection has one reader (client frames → `ClientSession` →
+/// replies and hub actions) and one writer (drains the client's outbound queue), nothing per message.
+final class WebSocketGateway: Sendable {
+    let hub: FanoutHub
+    let config: TickplexConfig
+    let stats: GatewayStats
+    let logger: Logger
+    private let nextId = Atomic<Int>(0)
+
+    init(hub: FanoutHub, config: TickplexConfig, stats: GatewayStats, logger: Logger) {
+        self.hub = hub
+        self.config = config
+        self.stats = stats
+        self.logger = logger
+    }
+
+    func register(on router: Router<BasicWebSocketRequestContext>) {
+        let hub = self.hub
+        let maxClients = config.maxClients
+        router.ws("/ws") { _, _ in
+            // Over the limit: 503 before the upgrade, so the client knows to try elsewhere.
+            if await hub.clientCount >= maxClients {
+                throw HTTPError(.serviceUnavailable, message: "too many clients (MAX_CLIENTS=\(maxClients))")
+            }
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, _ in
+            try await self.serve(inbound: inbound, outbound: outbound)
+        }
+    }
+
+    private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let id = nextId.wrappingAdd(1, ordering: .relaxed).newValue
+        let outbox = ClientOutbox(id: id, maxBytes: config.clientMaxQueueBytes, stats: stats)
+        let session = SessionBox(
+            ClientSession(
+                limits: .init(
+                    maxSubscriptions: config.maxSubscriptionsPerClient,
+                    maxMessagesPerSecond: config.maxMessageRatePerClient),
+                defaultVenue: config.defaultVenue,
+                venueCheck: { key in
+                    if case .failure(let r) = VenueCodec(venue: key.venue).topic(for: key) { return r.reason }
+                    return nil
+                }))
+        let hub = self.hub
+        let subscriber = FanoutHub.Subscriber(outbox: outbox) { key, reason in
+            let output = session.state.withLock { $0.subscriptionError(key, reason: reason) }
+            for reply in output.replies { outbox.enqueue(ByteBuffer(string: reply), stream: nil, conflate: false) }
+            for case .unsubscribe(let k) in output.actions { Task { await hub.unsubscribe(id, k) } }
+        }
+        await hub.register(id, subscriber)
+        stats.clients.add(1)
+        defer { stats.clients.add(-1) }
+        let maxFrame = config.maxClientFrameBytes
+        let stats = self.stats
+        do {
+            try await withGracefulShutdownHandler {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        // The writer: everything pending, in order; a client that overflowed is closed with 4008.
+                        while true {
+                            let (frames, overflowed, closed) = await outbox.next()
+                            for frame in frames {
+                                try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
+                            }
+                            stats.messagesOut.add(frames.count)
+                            if overflowed {
+                                try await outbound.close(.unknown(4008), reason: "slow consumer")
+                                return
+                            }
+                            if closed { return }
+                        }
+                    }
+                    group.addTask {
+                        for try await message in inbound.messages(maxSize: maxFrame) {
+                            let now = Self.now()
+                            let output = session.state.withLock { s in
+                                switch message {
+                                case .text(let text): s.handle(text: text, now: now)
+                                case .binary: s.handleBinary(now: now)
+                                }
+                            }
+                            for reply in output.replies {
+                                outbox.enqueue(ByteBuffer(string: reply), stream: nil, conflate: false)
+                            }
+                            for action in output.actions {
+                                switch action {
+                                case .subscribe(let key):
+                                    if let rejection = await hub.subscribe(id, subscriber, key) {
+                                        subscriber.onRejected(key, rejection.reason)
+                                    }
+                                case .unsubscribe(let key):
+                                    await hub.unsubscribe(id, key)
+                                case .close(let code, let reason):
+                                    outbox.close()
+                                    try await outbound.close(.unknown(code), reason: reason)
+                                    return
+                                }
+                            }
+                        }
+                        outbox.close()
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                // SIGTERM: every client gets 1001 "going away".
+                Task { try? await outbound.close(.goingAway, reason: "server shutting down") }
+                outbox.close()
+            }
+        } catch {
+            logger.debug("client \(id) ended: \(error)")
+        }
+        let keys = session.state.withLock { $0.closeAll() }
+        await hub.remove(id, keys: keys)
+    }
+}
+
+/// Reads the node's bus and hands every message to the hub.
+struct BusListener: Service {
+    let bus: any MessageBus
+    let hub: FanoutHub
+
+    func run() async throws {
+        // Cancelling the iteration ends it at shutdown; the bus stream has no other end.
+        try? await cancelWhenGracefulShutdown {
+            for await message in bus.messages {
+                await hub.deliver(message)
+            }
+        }
+    }
+}
+
+/// One client's protocol state, shared by its reader and by the hub's refusal callback.
+final class SessionBox: Sendable {
+    let state: Mutex<ClientSession>
+    init(_ session: sending ClientSession) { state = Mutex(session) }
+}
