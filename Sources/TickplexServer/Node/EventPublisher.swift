@@ -43,6 +43,7 @@ public final class EventPublisher: Service, Sendable {
         var transformer = Transformer(brand: brand)
         var lastReport = ContinuousClock.now
         var sinceReport = 0
+        var lastFailureLog = ContinuousClock.now - .seconds(60)
         await withGracefulShutdownHandler {
             for await notice in notices {
                 switch notice {
@@ -58,8 +59,15 @@ public final class EventPublisher: Service, Sendable {
                             counters.published.withLock { $0 += 1 }
                             sinceReport += 1
                         } catch {
-                            counters.failed.withLock { $0 += 1 }
-                            logger.warning("publish of \(encoded.key) failed: \(error)")
+                            // While the bus is down every event fails: say so once per 10 s, not per event.
+                            let failed = counters.failed.withLock { n -> Int in
+                                n += 1
+                                return n
+                            }
+                            if ContinuousClock.now - lastFailureLog >= .seconds(10) {
+                                logger.warning("publishing fails (\(failed) so far): \(error)")
+                                lastFailureLog = ContinuousClock.now
+                            }
                         }
                     }
                 case .rejected(let key, let reason):
