@@ -23,12 +23,7 @@ struct RedisReconnectTests {
 
             server.kill()
             // Both connections notice and report it.
-            #expect(
-                await eventually {
-                    let s = await subscriber.status
-                    let c = await client.status
-                    return !s.isConnected && !c.isConnected
-                })
+            #expect(await bothDisconnected(subscriber, client))
             let status = await client.status
             guard case .reconnecting(_, let lastError) = status else {
                 Issue.record("expected reconnecting, got \(status)")
@@ -62,12 +57,7 @@ struct RedisReconnectTests {
         try await withRunning([subscriber, client]) {
             server.kill()
             // Both connections must have noticed, or the client's "connected" below could be the stale one.
-            #expect(
-                await eventually {
-                    let s = await subscriber.status
-                    let c = await client.status
-                    return !s.isConnected && !c.isConnected
-                })
+            #expect(await bothDisconnected(subscriber, client))
             try await subscriber.subscribe(["late"])
             try await server.launch()
             try await subscriber.waitUntilConnected(timeout: .seconds(10))
@@ -75,5 +65,14 @@ struct RedisReconnectTests {
             #expect(try await client.send(.publish("late", ByteBuffer(string: "x"))) == .integer(1))
             #expect(await eventually { received.values == ["late"] })
         }
+    }
+}
+
+/// Both connections have noticed that Redis is gone (a stale "connected" would mislead the next step).
+func bothDisconnected(_ subscriber: RedisSubscriber, _ client: RedisClient) async -> Bool {
+    await eventually {
+        let s = await subscriber.status
+        let c = await client.status
+        return !s.isConnected && !c.isConnected
     }
 }

@@ -208,27 +208,27 @@ public final class ExchangeSimulator: Sendable {
 
     /// Closes every connection (TCP close, no close frame): what a network cut looks like.
     public func dropAll() async {
-        await onLoop { sim in sim.state.value.connections.values.forEach { $0.drop() } }
+        await forEachConnection { c in c.drop() }
     }
 
     /// Keeps TCP open but stops sending data and answering pings, on every open connection.
     public func stall() async {
-        await onLoop { sim in sim.state.value.connections.values.forEach { $0.stalled = true } }
+        await forEachConnection { c in c.stalled = true }
     }
 
     /// Sends one malformed frame on every open connection.
     public func sendMalformedFrame() async {
-        await onLoop { sim in sim.state.value.connections.values.forEach { $0.sendText(#"{"topic":"tickers."#) } }
+        await forEachConnection { c in c.sendText(#"{"topic":"tickers."#) }
     }
 
     /// The next frame of every subscribed topic is a fresh snapshot.
     public func sendFreshSnapshot() async {
-        await onLoop { sim in sim.state.value.connections.values.forEach { $0.freshSnapshot() } }
+        await forEachConnection { c in c.freshSnapshot() }
     }
 
     /// The next order-book delta of every subscribed book topic skips one update id.
     public func skipUpdateId() async {
-        await onLoop { sim in sim.state.value.connections.values.forEach { $0.skipUpdateId() } }
+        await forEachConnection { c in c.skipUpdateId() }
     }
 
     /// Refuses new connections (upgrade answered 403) for `duration`.
@@ -239,6 +239,13 @@ public final class ExchangeSimulator: Sendable {
                 + TimeAmount.nanoseconds(
                     Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
                 )
+        }
+    }
+
+    /// Runs `body` on the loop for every open connection.
+    private func forEachConnection(_ body: @escaping @Sendable (SimConnection) -> Void) async {
+        await onLoop { sim in
+            for connection in sim.state.value.connections.values { body(connection) }
         }
     }
 

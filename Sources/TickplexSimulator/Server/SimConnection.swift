@@ -130,9 +130,9 @@ final class SimConnection: ChannelInboundHandler {
         // Linear: the data of a new topic may arrive before its ack (as recorded). Spot acks first.
         if case .bybit(let category) = endpoint, category != .spot {
             for topic in outcome.newTopics { sendBybitData(topic) }
-            outcome.replies.forEach(sendText)
+            for reply in outcome.replies { sendText(reply) }
         } else {
-            outcome.replies.forEach(sendText)
+            for reply in outcome.replies { sendText(reply) }
             for topic in outcome.newTopics { sendBybitData(topic) }
         }
         for topic in outcome.removedTopics { bybitFeed?.remove(topic) }
