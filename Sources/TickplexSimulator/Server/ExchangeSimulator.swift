@@ -25,6 +25,8 @@ public final class ExchangeSimulator: Sendable {
         public var framesPerSecond = 10
         /// Binance server ping period (SIM_PING_S).
         public var pingSeconds: Double = 20
+        /// Binance closes a connection whose pong to a ping has not come within this (1 minute on the exchange).
+        public var pongTimeoutSeconds: Double = 60
         /// Kline frames per candle before it closes.
         public var framesPerCandle = 5
         /// Recorded Bybit frames to replay, by topic (looped), instead of generated data for those topics.

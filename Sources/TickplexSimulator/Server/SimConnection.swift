@@ -27,6 +27,7 @@ final class SimConnection: ChannelInboundHandler {
     private var requests: [String] = []
     private var pingFramesSent = 0
     private var pongsReceived = 0
+    private var oldestUnansweredPing: Int64?
     private var closeCode: Int?
     private var open = true
     var stalled = false
@@ -80,6 +81,14 @@ final class SimConnection: ChannelInboundHandler {
 
     private func sendPing() {
         guard !stalled, let context else { return }
+        let now = Self.now()
+        if let unanswered = oldestUnansweredPing,
+            Double(now - unanswered) > simulator.configuration.pongTimeoutSeconds * 1000
+        {
+            close(code: .policyViolation, reason: "pong timeout")
+            return
+        }
+        if oldestUnansweredPing == nil { oldestUnansweredPing = now }
         pingFramesSent += 1
         write(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(string: "\(Self.now())")))
     }
@@ -114,6 +123,7 @@ final class SimConnection: ChannelInboundHandler {
             if !stalled { write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)) }
         case .pong:
             pongsReceived += 1
+            oldestUnansweredPing = nil
         case .connectionClose:
             close(code: .normalClosure, reason: nil)
         default:

@@ -1,0 +1,55 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import Testing
+import TickplexCore
+import TickplexSimulator
+import TickplexUpstream
+
+@Suite("Simulated Binance pings")
+struct SimulatorPingTests {
+    @Test("the pool answers ping frames with the same payload and stays connected")
+    func answered() async throws {
+        var config = ExchangeSimulator.Configuration()
+        config.pingSeconds = 0.2
+        config.pongTimeoutSeconds = 0.5
+        let sim = try await ExchangeSimulator.start(config)
+        let log = NoticeLog()
+        let pool = makePool(.binanceSpot, sim: sim, log: log)
+        _ = await pool.ensureSubscribed(.trade("BTCUSDT", .binanceSpot))
+        try await Task.sleep(for: .seconds(1.5))
+        let connections = await sim.connections()
+        #expect(connections.count == 1 && connections[0].open)
+        #expect(connections[0].pingFramesSent >= 5 && connections[0].pongsReceived >= connections[0].pingFramesSent - 1)
+        await pool.stopAll()
+        await sim.stop()
+    }
+
+    @Test("a client that never answers pings is closed (1008) after the pong timeout")
+    func unanswered() async throws {
+        var config = ExchangeSimulator.Configuration()
+        config.pingSeconds = 0.2
+        config.pongTimeoutSeconds = 0.5
+        let sim = try await ExchangeSimulator.start(config)
+        var logger = Logger(label: "silent")
+        logger.logLevel = .critical
+        // swift-websocket answers pings while the handler reads its inbound stream; this handler never reads,
+        // so the simulator's pings go unanswered.
+        let started = ContinuousClock.now
+        let task = Task {
+            try await WebSocketClient.connect(
+                url: sim.baseURL + "/ws/btcusdt@trade", configuration: .init(), logger: logger
+            ) { _, _, _ in
+                try await Task.sleep(for: .seconds(5))
+            }
+        }
+        #expect(
+            await eventually(timeout: .seconds(5)) {
+                await sim.connections().first.map { !$0.open } ?? false
+            })
+        #expect(await sim.connections().first?.closeCode == 1008)
+        #expect(ContinuousClock.now - started < .seconds(4))
+        task.cancel()
+        await sim.stop()
+    }
+}
