@@ -18,6 +18,8 @@ actor FanoutHub {
     struct Subscriber: Sendable {
         let outbox: ClientOutbox
         let onRejected: @Sendable (StreamKey, String) -> Void
+        /// Sends close 1001 "going away" (shutdown).
+        let goAway: @Sendable () async -> Void
     }
 
     private let brand: String
@@ -87,6 +89,14 @@ actor FanoutHub {
         for key in keys { await unsubscribe(id, key) }
         clients[id] = nil
         venuesByClient[id] = nil
+    }
+
+    /// Shutdown: every client gets close 1001, concurrently.
+    func closeAllClients() async {
+        let all = Array(clients.values)
+        await withTaskGroup(of: Void.self) { group in
+            for client in all { group.addTask { await client.goAway() } }
+        }
     }
 
     /// A bus message: the same buffer to every local subscriber.

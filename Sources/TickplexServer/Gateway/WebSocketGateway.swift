@@ -56,11 +56,17 @@ final class WebSocketGateway: Sendable {
                     return nil
                 }))
         let hub = self.hub
-        let subscriber = FanoutHub.Subscriber(outbox: outbox) { key, reason in
-            let output = session.state.withLock { $0.subscriptionError(key, reason: reason) }
-            for reply in output.replies { outbox.enqueue(ByteBuffer(string: reply), stream: nil, conflate: false) }
-            for case .unsubscribe(let k) in output.actions { Task { await hub.unsubscribe(id, k) } }
-        }
+        let subscriber = FanoutHub.Subscriber(
+            outbox: outbox,
+            onRejected: { key, reason in
+                let output = session.state.withLock { $0.subscriptionError(key, reason: reason) }
+                for reply in output.replies { outbox.enqueue(ByteBuffer(string: reply), stream: nil, conflate: false) }
+                for case .unsubscribe(let k) in output.actions { Task { await hub.unsubscribe(id, k) } }
+            },
+            goAway: {
+                outbox.close()
+                try? await outbound.close(.goingAway, reason: "server shutting down")
+            })
         await hub.register(id, subscriber)
         stats.clients.add(1)
         defer { stats.clients.add(-1) }
@@ -126,6 +132,17 @@ final class WebSocketGateway: Sendable {
         }
         let keys = session.state.withLock { $0.closeAll() }
         await hub.remove(id, keys: keys)
+    }
+}
+
+/// Runs last in the service group, so it is the first to hear of a shutdown: it closes every client with 1001
+/// "going away" before the HTTP server starts its own drain (which would close with 1000).
+struct ClientCloser: Service {
+    let hub: FanoutHub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await hub.closeAllClients()
     }
 }
 

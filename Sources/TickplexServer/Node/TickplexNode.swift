@@ -178,12 +178,14 @@ public final class TickplexNode: Sendable {
         services.append(.init(service: BusListener(bus: bus, hub: hub)))
         services.append(.init(service: upstream))
         services.append(.init(service: app))
-        return ServiceGroup(
-            configuration: .init(
-                services: services,
-                gracefulShutdownSignals: gracefulShutdownSignals,
-                cancellationSignals: [],
-                logger: logger))
+        services.append(.init(service: ClientCloser(hub: hub)))
+        var groupConfig = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: gracefulShutdownSignals, cancellationSignals: [],
+            logger: logger)
+        // SHUTDOWN_GRACE_S bounds the drain: past it, whatever is left is cancelled.
+        groupConfig.maximumGracefulShutdownDuration = .seconds(config.shutdownGraceSeconds)
+        groupConfig.maximumCancellationDuration = .seconds(2)
+        return ServiceGroup(configuration: groupConfig)
     }
 
     static func hostPort(_ address: SocketAddress) -> String {
