@@ -74,9 +74,16 @@ actor UpstreamConnection {
         runTask = Task { await self.runLoop() }
     }
 
+    /// Stops for good. Pending unsubscribes are sent first: the writer drains what is queued before the session
+    /// ends (bounded by 1.5 s), and only then is anything cancelled.
     func stop() async {
         stopped = true
+        flush()
         outbox?.finish()
+        let deadline = ContinuousClock.now + .milliseconds(1500)
+        while outbox != nil && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         currentAttempt?.cancel()
         runTask?.cancel()
         await runTask?.value

@@ -123,10 +123,8 @@ public actor UpstreamPool: Service {
             await slot.connection.remove([topic])
             slots[slotId] = nil
             let connection = slot.connection
-            Task {
-                try? await Task.sleep(for: .milliseconds(300))
-                await connection.stop()
-            }
+            // `stop` sends the pending unsubscribe before closing.
+            Task { await connection.stop() }
         } else {
             slots[slotId] = slot
             await slot.connection.remove([topic])

@@ -23,14 +23,14 @@ struct RedisErrorTests {
             return address == "127.0.0.1:\(server.port)" && reply.contains("WRONGPASS")
                 && "\(error)".contains("authentication failed")
         }
-        #expect(clock.now - start < .seconds(2))
+        #expect(clock.now - start < .seconds(5), "an error, not a hang")
 
         // The reconnecting client reports the same reason instead of hanging.
         let client = RedisClient(configuration: config, logger: quietLogger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await client.run() }
             await #expect {
-                try await client.waitUntilConnected(timeout: .milliseconds(500))
+                try await client.waitUntilConnected(timeout: .seconds(3))
             } throws: { error in
                 "\(error)".contains("authentication failed")
             }
@@ -66,7 +66,7 @@ struct RedisErrorTests {
             guard case .connectFailed(let address, let reason) = error as? RedisError else { return false }
             return address == "127.0.0.1:\(port)" && reason.lowercased().contains("refused")
         }
-        #expect(clock.now - start < .seconds(2))
+        #expect(clock.now - start < .seconds(5), "an error, not a hang")
     }
 
     @Test("a server that accepts but never answers: command timeout, not a hang")

@@ -78,8 +78,8 @@ struct GatewayTests {
             #expect(data.first?["type"] as? String == "snapshot")
             #expect(data.dropFirst().allSatisfy { $0["type"] as? String == "update" })
             let seqs = data.compactMap { ($0["seq"] as? NSNumber)?.intValue }
-            #expect(
-                zip(seqs.dropFirst(), seqs.dropFirst(2)).allSatisfy { $1 == $0 + 1 }, "updates without gaps: \(seqs)")
+            // Tickers are conflated for a client that falls behind: seqs may skip, never repeat or go back.
+            #expect(zip(seqs.dropFirst(), seqs.dropFirst(2)).allSatisfy { $1 > $0 }, "increasing: \(seqs)")
             c.send("{not json")
             c.send(#"{"op":"dance"}"#)
             c.send(#"{"op":"ping"}"#)
