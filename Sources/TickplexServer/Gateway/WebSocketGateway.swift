@@ -153,7 +153,7 @@ struct BusListener: Service {
 
     func run() async throws {
         // Cancelling the iteration ends it at shutdown; the bus stream has no other end.
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await message in bus.messages {
                 await hub.deliver(message)
             }

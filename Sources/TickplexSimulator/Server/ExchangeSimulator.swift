@@ -89,17 +89,17 @@ public final class ExchangeSimulator: Sendable {
                         }
                     })
                 guard let sim = holder.simulator else { return channel.close() }
-                let control = SimControlHandler(simulator: sim)
                 return channel.pipeline.configureHTTPServerPipeline(
                     withServerUpgrade: (
                         upgraders: [upgrader],
                         completionHandler: { context in
                             // After the upgrade the control handler would see WebSocket frames: take it out.
-                            context.pipeline.syncOperations.removeHandler(control, promise: nil)
+                            context.pipeline.removeHandler(name: SimControlHandler.name, promise: nil)
                         }
                     )
                 ).flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(control)
+                    try channel.pipeline.syncOperations.addHandler(
+                        SimControlHandler(simulator: sim), name: SimControlHandler.name)
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()

@@ -236,8 +236,9 @@ final class SimConnection: ChannelInboundHandler {
         data.write(webSocketErrorCode: code)
         if let reason { data.writeString(reason) }
         closeCode = Int(UInt16(webSocketErrorCode: code))
+        let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
-            .whenComplete { _ in context.close(promise: nil) }
+            .whenComplete { _ in channel.close(promise: nil) }
         open = false
     }
 

@@ -11,6 +11,7 @@ final class SimControlHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    static let name = "sim-control"
     let simulator: ExchangeSimulator
     private var head: HTTPRequestHead?
 
@@ -96,8 +97,9 @@ final class SimControlHandler: ChannelInboundHandler, RemovableChannelHandler {
                             HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
                     promise: nil)
                 context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+                let channel = context.channel
                 context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
-                    context.close(promise: nil)
+                    channel.close(promise: nil)
                 }
             }
         }
