@@ -186,6 +186,7 @@ let package = Package(
             name: "TickplexServerTests",
             dependencies: [
                 "TickplexServer", "TickplexCore", "TickplexRedis", "TickplexBus", "TickplexTestSupport",
+                "TickplexSimulator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
