@@ -34,6 +34,8 @@ actor UpstreamConnection {
     private let keyMap: TopicKeyMap
     private let onNotice: @Sendable (UpstreamNotice) -> Void
     private let onRejected: @Sendable ([String], String) async -> Void
+    /// Framing, limits and heartbeat of the venue (stateless parts; each session decodes with its own copy).
+    private let codec: VenueCodec
 
     private var wanted: [String] = []
     private var pendingAdd: [String] = []
@@ -64,6 +66,7 @@ actor UpstreamConnection {
         self.keyMap = keyMap
         self.onNotice = onNotice
         self.onRejected = onRejected
+        self.codec = VenueCodec(venue: venue)
     }
 
     var topicCount: Int { wanted.count }
@@ -133,7 +136,6 @@ actor UpstreamConnection {
     }
 
     private func send(subscribe: Bool, _ topics: [String]) {
-        let codec = VenueCodec(venue: venue)
         for request in codec.requests(subscribe: subscribe, topics: topics, firstRequestId: nextRequestId) {
             nextRequestId += 1
             acks.sent(.init(id: request.requestId, op: subscribe ? "subscribe" : "unsubscribe", topics: request.topics))
@@ -229,7 +231,6 @@ actor UpstreamConnection {
     ) async throws {
         let (frames, continuation) = AsyncStream.makeStream(of: String.self)
         await sessionStarted(continuation, inURL: inURL)
-        let codec = VenueCodec(venue: venue)
         let limit = codec.maxRequestsPerWindow
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -258,6 +259,7 @@ actor UpstreamConnection {
                 }
             }
             group.addTask {
+                // A fresh decoding state per session: the exchange restarts every topic with a snapshot.
                 var codec = VenueCodec(venue: self.venue)
                 for try await message in inbound.messages(maxSize: 1 << 24) {
                     guard case .text(let text) = message else { continue }

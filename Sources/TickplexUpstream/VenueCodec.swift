@@ -79,11 +79,4 @@ public struct VenueCodec: Sendable {
         }
     }
 
-    /// After a reconnect the exchange starts every topic again with a snapshot.
-    public mutating func resetState() {
-        if case .bybit(var a) = kind {
-            a.resetState()
-            kind = .bybit(a)
-        }
-    }
 }

@@ -60,9 +60,7 @@ public struct Transformer: Sendable {
         return EncodedEvent(key: event.key, seq: seq, json: w.bytes, candle: candle)
     }
 
-    /// Forgets a stream's sequence (its last subscriber left and its state was cleaned).
-    public mutating func forget(_ key: StreamKey) { sequences[key] = nil }
-
+    /// `{"price":…,"size":…}` (or `null`), as an object value or an array element alike.
     static func level(_ l: PriceLevel?, _ w: inout JSONWriter) {
         guard let l else { return w.null() }
         w.objectValue()
@@ -151,14 +149,7 @@ public struct Transformer: Sendable {
             for (name, levels) in [("bids", b.bids), ("asks", b.asks)] {
                 w.key(name)
                 w.arrayValue()
-                for l in levels {
-                    w.beginObject()
-                    w.key("price")
-                    w.string(l.price)
-                    w.key("size")
-                    w.string(l.size)
-                    w.endObject()
-                }
+                for l in levels { level(l, &w) }
                 w.endArray()
             }
         }

@@ -2,7 +2,8 @@ import NIOCore
 import Synchronization
 
 /// The shared side of one client's outbound queue: the hub enqueues (synchronously, no task per message), the
-/// client's single writer task waits for frames and writes everything pending at once.
+/// client's single writer task takes everything pending at once and writes it in order. (Each frame still goes
+/// through `WebSocketOutboundWriter`, which flushes per frame; one flush per batch needs the raw channel path.)
 final class ClientOutbox: Sendable {
     struct State {
         var queue: OutboundQueue

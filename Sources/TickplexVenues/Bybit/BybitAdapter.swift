@@ -94,13 +94,6 @@ public struct BybitAdapter: Sendable {
         }
     }
 
-    /// Forgets the state of every topic (after a reconnect the exchange sends fresh snapshots).
-    public mutating func resetState() {
-        tickers.removeAll()
-        books.removeAll()
-        awaitingSnapshot.removeAll()
-    }
-
     private func keys(for topic: String, _ parsed: BybitTopics.Parsed) -> [StreamKey] {
         if let keys = registered[topic], !keys.isEmpty { return keys.sorted { ($0.depth ?? 0) < ($1.depth ?? 0) } }
         let depth = parsed.bookDepth.flatMap { $0 == 1 ? nil : $0 }

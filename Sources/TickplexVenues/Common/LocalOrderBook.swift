@@ -69,16 +69,9 @@ public struct LocalOrderBook: Sendable {
         self.updateId = updateId
     }
 
-    public mutating func clear() {
-        self = LocalOrderBook()
-    }
-
     /// The best `depth` levels of each side.
     public func top(_ depth: Int) -> Book {
         Book(
             bids: Array(bids.levels.prefix(depth)), asks: Array(asks.levels.prefix(depth)), updateId: updateId)
     }
-
-    public var bidCount: Int { bids.levels.count }
-    public var askCount: Int { asks.levels.count }
 }
