@@ -3,11 +3,13 @@ import Testing
 import TickplexCore
 import TickplexTestSupport
 
-@Suite("Gateway: streams, limits and upstream events end to end (UPSTREAM=sim)")
+@Suite("Gateway: streams, limits and upstream events end to end (UPSTREAM=sim, both bus modes)")
 struct GatewayStreamTests {
-    @Test("kline:1m and kline:1h are separate streams upstream and downstream; unsubscribing one keeps the other")
-    func klineIntervals() async throws {
-        try await withNode(["UPSTREAM": "sim"]) { port, node in
+    @Test(
+        "kline:1m and kline:1h are separate streams upstream and downstream; unsubscribing one keeps the other",
+        arguments: BusMode.allCases)
+    func klineIntervals(bus: BusMode) async throws {
+        try await withNode(bus: bus, ["UPSTREAM": "sim"]) { port, node in
             let c = WireClient(port: port)
             c.send(#"{"op":"subscribe","args":["kline:1m:BTCUSDT","kline:1h:BTCUSDT"]}"#)
             let m1 = "tickplex.bybit.linear.kline.1m.BTCUSDT"
@@ -28,9 +30,11 @@ struct GatewayStreamTests {
         }
     }
 
-    @Test("a frame over MAX_CLIENT_FRAME_BYTES closes that client with 1009; the others keep their data")
-    func frameLimit() async throws {
-        try await withNode(["UPSTREAM": "sim", "MAX_CLIENT_FRAME_BYTES": "1024"]) { port, _ in
+    @Test(
+        "a frame over MAX_CLIENT_FRAME_BYTES closes that client with 1009; the others keep their data",
+        arguments: BusMode.allCases)
+    func frameLimit(bus: BusMode) async throws {
+        try await withNode(bus: bus, ["UPSTREAM": "sim", "MAX_CLIENT_FRAME_BYTES": "1024"]) { port, _ in
             let good = WireClient(port: port)
             let bad = WireClient(port: port)
             good.send(#"{"op":"subscribe","args":["trade:BTCUSDT"]}"#)
@@ -43,9 +47,11 @@ struct GatewayStreamTests {
         }
     }
 
-    @Test("the simulator drops the upstream: clients get status reconnecting then live, and data resumes")
-    func upstreamStatus() async throws {
-        try await withNode(["UPSTREAM": "sim"]) { port, node in
+    @Test(
+        "the simulator drops the upstream: clients get status reconnecting then live, and data resumes",
+        arguments: BusMode.allCases)
+    func upstreamStatus(bus: BusMode) async throws {
+        try await withNode(bus: bus, ["UPSTREAM": "sim"]) { port, node in
             let c = WireClient(port: port)
             c.send(#"{"op":"subscribe","args":["trade:ETHUSDT"]}"#)
             let stream = "tickplex.bybit.linear.trade.ETHUSDT"

@@ -12,13 +12,17 @@ final class WireClient: Sendable {
         let received = Mutex<[String]>([])
         let closeCode = Mutex<Int?>(nil)
     }
+    enum Outgoing: Sendable {
+        case text(String)
+        case binary([UInt8])
+    }
     let box = Box()
-    private let outbox: AsyncStream<String>.Continuation
-    private let frames: AsyncStream<String>
+    private let outbox: AsyncStream<Outgoing>.Continuation
+    private let frames: AsyncStream<Outgoing>
     private let task: Task<Void, any Error>
 
     init(port: Int) {
-        (frames, outbox) = AsyncStream.makeStream(of: String.self)
+        (frames, outbox) = AsyncStream.makeStream(of: Outgoing.self)
         let box = self.box
         let frames = self.frames
         var logger = Logger(label: "wire")
@@ -29,7 +33,12 @@ final class WireClient: Sendable {
             ) { inbound, outbound, _ in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        for await frame in frames { try await outbound.write(.text(frame)) }
+                        for await frame in frames {
+                            switch frame {
+                            case .text(let text): try await outbound.write(.text(text))
+                            case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                            }
+                        }
                     }
                     group.addTask {
                         for try await message in inbound.messages(maxSize: 1 << 20) {
@@ -46,7 +55,8 @@ final class WireClient: Sendable {
 
     deinit { task.cancel() }
 
-    func send(_ text: String) { outbox.yield(text) }
+    func send(_ text: String) { outbox.yield(.text(text)) }
+    func sendBinary(_ bytes: [UInt8]) { outbox.yield(.binary(bytes)) }
     func close() { outbox.finish() }
 
     var messages: [[String: Any]] {
@@ -59,11 +69,13 @@ final class WireClient: Sendable {
     func replies(_ op: String) -> [[String: Any]] { messages.filter { $0["op"] as? String == op } }
 }
 
-@Suite("Gateway: the client wire contract over real WebSockets (UPSTREAM=sim, in-process bus)")
+@Suite("Gateway: the client wire contract over real WebSockets (UPSTREAM=sim, both bus modes)")
 struct GatewayTests {
-    @Test("subscribe → reply, snapshot first, then updates with seq +1; ping; errors keep the connection")
-    func protocolBasics() async throws {
-        try await withNode(["UPSTREAM": "sim"]) { port, node in
+    @Test(
+        "subscribe → reply, snapshot first, then updates with seq +1; ping; errors keep the connection",
+        arguments: BusMode.allCases)
+    func protocolBasics(bus: BusMode) async throws {
+        try await withNode(bus: bus, ["UPSTREAM": "sim"]) { port, node in
             // The demo ticker is warm: a joining client gets its latest state at once.
             let key = "tickplex:last:tickplex.bybit.linear.ticker.BTCUSDT"
             #expect(await eventually { (try? await node.store.get(key)) != nil })
@@ -92,24 +104,48 @@ struct GatewayTests {
         }
     }
 
-    @Test("20 clients on one trade stream receive the same messages, in order, without gaps or duplicates")
-    func fanout() async throws {
-        try await withNode(["UPSTREAM": "sim"]) { port, _ in
-            let clients = (0..<20).map { _ in WireClient(port: port) }
+    @Test(
+        "200 clients on one trade stream receive every trade, in order, with no duplicate and no gap",
+        arguments: BusMode.allCases)
+    func fanout(bus: BusMode) async throws {
+        try await withNode(bus: bus, ["UPSTREAM": "sim"]) { port, _ in
+            let clients = (0..<200).map { _ in WireClient(port: port) }
             for c in clients { c.send(#"{"op":"subscribe","args":["trade:ETHUSDT"]}"#) }
             let stream = "tickplex.bybit.linear.trade.ETHUSDT"
-            #expect(await eventually { clients.allSatisfy { $0.data(for: stream).count >= 20 } })
-            for c in clients {
+            #expect(
+                await eventually(timeout: .seconds(30)) { clients.allSatisfy { $0.data(for: stream).count >= 20 } })
+            // seq → the trade ids of that message, per client.
+            let received: [[Int: [String]]] = clients.map { c in
+                var bySeq: [Int: [String]] = [:]
+                for m in c.data(for: stream) {
+                    guard let seq = (m["seq"] as? NSNumber)?.intValue else { continue }
+                    bySeq[seq] = (m["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+                }
+                return bySeq
+            }
+            for (c, bySeq) in zip(clients, received) {
                 let seqs = c.data(for: stream).compactMap { ($0["seq"] as? NSNumber)?.intValue }
                 #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $1 == $0 + 1 }, "in order, no gap, no duplicate")
+                #expect(bySeq.values.allSatisfy { !$0.isEmpty }, "every message carries trades")
             }
+            // Every client that received a seq received the same trades under it (one encoding, shared).
+            let allSeqs = Set(received.flatMap(\.keys))
+            for seq in allSeqs {
+                let versions = Set(received.compactMap { $0[seq] })
+                #expect(versions.count == 1, "seq \(seq): \(versions.count) different contents")
+            }
+            // They joined within moments of each other: a long common stretch was seen by all 200.
+            let common = received.map { Set($0.keys) }.reduce(allSeqs) { $0.intersection($1) }
+            #expect(common.count >= 10, "common seqs: \(common.count)")
             for c in clients { c.close() }
         }
     }
 
-    @Test("an unknown symbol: accepted, then subscription_error in the exchange's words; venue limits rejected at once")
-    func refusals() async throws {
-        try await withNode(["UPSTREAM": "sim"]) { port, _ in
+    @Test(
+        "an unknown symbol: accepted, then subscription_error in the exchange's words; venue limits rejected at once",
+        arguments: BusMode.allCases)
+    func refusals(bus: BusMode) async throws {
+        try await withNode(bus: bus, ["UPSTREAM": "sim"]) { port, _ in
             let c = WireClient(port: port)
             c.send(#"{"op":"subscribe","args":["trade:NOTASYMBOL","liquidation:BTCUSDT@bybit.spot"]}"#)
             #expect(await eventually { !c.replies("subscription_error").isEmpty })

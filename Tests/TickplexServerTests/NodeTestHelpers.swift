@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import Testing
 import TickplexCore
 import TickplexServer
 import TickplexTestSupport
@@ -38,5 +39,30 @@ func withNode<T: Sendable>(
         await group.triggerGracefulShutdown()
         for try await _ in tasks {}
         return result
+    }
+}
+
+/// The two ways a node moves events from publisher to hub; gateway behaviour must hold in both.
+enum BusMode: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case inProcess = "in-process"
+    case redis
+
+    var testDescription: String { rawValue + " bus" }
+}
+
+/// Like `withNode`, on the given bus: `.redis` starts a real `redis-server` on a free loopback port for the test.
+func withNode<T: Sendable>(
+    bus: BusMode, _ env: [String: String] = [:],
+    _ body: @Sendable (_ port: Int, _ node: TickplexNode) async throws -> T
+) async throws -> T {
+    switch bus {
+    case .inProcess:
+        return try await withNode(env, body)
+    case .redis:
+        let server = try await RedisServer.start()
+        defer { server.stop() }
+        var environment = env
+        environment["REDIS_URL"] = server.url
+        return try await withNode(environment, body)
     }
 }

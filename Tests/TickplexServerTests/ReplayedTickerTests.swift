@@ -5,8 +5,10 @@ import TickplexTestSupport
 
 @Suite("The merged ticker a client receives equals the merge of the recorded frames")
 struct ReplayedTickerTests {
-    @Test("tickers_linear.jsonl replayed by the simulator: every message matches an independent merge")
-    func replayedMerge() async throws {
+    @Test(
+        "tickers_linear.jsonl replayed by the simulator: every message matches an independent merge",
+        arguments: BusMode.allCases)
+    func replayedMerge(bus: BusMode) async throws {
         let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/exchange/samples")
         let file = samples.appendingPathComponent("bybit/tickers_linear.jsonl").path
@@ -27,7 +29,7 @@ struct ReplayedTickerTests {
             merged.append(state)
         }
         let states = merged
-        try await withNode(["BYBIT_WS_URL_LINEAR": sim.baseURL + "/v5/public/linear"]) { port, _ in
+        try await withNode(bus: bus, ["BYBIT_WS_URL_LINEAR": sim.baseURL + "/v5/public/linear"]) { port, _ in
             let c = WireClient(port: port)
             c.send(#"{"op":"subscribe","args":["ticker:BTCUSDT"]}"#)
             let stream = "tickplex.bybit.linear.ticker.BTCUSDT"

@@ -4,11 +4,13 @@ import TickplexCore
 import TickplexTestSupport
 
 /// Timing-sensitive: Scripts/test runs this suite on its own, so that other suites' load does not decide it.
-@Suite("Responsiveness with zero subscriptions")
+@Suite("Responsiveness with zero subscriptions", .serialized)
 struct ResponsivenessTests {
-    @Test("the last client leaves: /ready answers within 100 ms and the upstream unsubscribe follows the linger")
-    func lastClientLeaves() async throws {
-        try await withNode(["UPSTREAM": "sim", "UPSTREAM_LINGER_S": "3"]) { port, node in
+    @Test(
+        "the last client leaves: /ready answers within 100 ms and the upstream unsubscribe follows the linger",
+        arguments: BusMode.allCases)
+    func lastClientLeaves(bus: BusMode) async throws {
+        try await withNode(bus: bus, ["UPSTREAM": "sim", "UPSTREAM_LINGER_S": "3"]) { port, node in
             let c = WireClient(port: port)
             c.send(#"{"op":"subscribe","args":["trade:SOLUSDT"]}"#)
             #expect(await eventually { c.data(for: "tickplex.bybit.linear.trade.SOLUSDT").count >= 2 })

@@ -2,13 +2,17 @@ import Foundation
 import Testing
 import TickplexTestSupport
 
-@Suite("SIGTERM with connected clients")
+@Suite("SIGTERM with connected clients", .serialized)
 struct ShutdownTests {
-    @Test("500 connected clients all receive close 1001 and the process exits 0 within SHUTDOWN_GRACE_S")
-    func sigterm() async throws {
-        let child = try TickplexProcess(environment: [
-            "PORT": "0", "HOST": "127.0.0.1", "UPSTREAM": "sim", "SHUTDOWN_GRACE_S": "5",
-        ])
+    @Test(
+        "500 connected clients all receive close 1001 and the process exits 0 within SHUTDOWN_GRACE_S",
+        arguments: BusMode.allCases)
+    func sigterm(bus: BusMode) async throws {
+        var environment = ["PORT": "0", "HOST": "127.0.0.1", "UPSTREAM": "sim", "SHUTDOWN_GRACE_S": "5"]
+        let redis = bus == .redis ? try await RedisServer.start() : nil
+        defer { redis?.stop() }
+        if let redis { environment["REDIS_URL"] = redis.url }
+        let child = try TickplexProcess(environment: environment)
         let port = try await child.waitForListening()
         let clients = (0..<500).map { _ in WireClient(port: port) }
         for c in clients { c.send(#"{"op":"subscribe","args":["ticker:BTCUSDT"]}"#) }

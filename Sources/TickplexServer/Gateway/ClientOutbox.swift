@@ -2,8 +2,7 @@ import NIOCore
 import Synchronization
 
 /// The shared side of one client's outbound queue: the hub enqueues (synchronously, no task per message), the
-/// client's single writer task takes everything pending at once and writes it in order. (Each frame still goes
-/// through `WebSocketOutboundWriter`, which flushes per frame; one flush per batch needs the raw channel path.)
+/// client's single writer task takes everything pending at once, writes it in order and flushes once.
 final class ClientOutbox: Sendable {
     struct State {
         var queue: OutboundQueue
@@ -15,10 +14,14 @@ final class ClientOutbox: Sendable {
     let id: Int
     private let state: Mutex<State>
     let stats: GatewayStats
+    /// Called once, when the client overflows: its writer may be blocked on a socket that never drains, so the
+    /// gateway arms a hard close from here.
+    private let onOverflow: @Sendable () -> Void
 
-    init(id: Int, maxBytes: Int, stats: GatewayStats) {
+    init(id: Int, maxBytes: Int, stats: GatewayStats, onOverflow: @escaping @Sendable () -> Void = {}) {
         self.id = id
         self.stats = stats
+        self.onOverflow = onOverflow
         state = Mutex(State(queue: OutboundQueue(maxBytes: maxBytes)))
     }
 
@@ -35,7 +38,9 @@ final class ClientOutbox: Sendable {
         }
         switch outcome {
         case .conflated, .dropped: stats.conflated.add(1)
-        case .overflow: stats.slowConsumerCloses.add(1)
+        case .overflow:
+            stats.slowConsumerCloses.add(1)
+            onOverflow()
         default: break
         }
         waiter?.resume()

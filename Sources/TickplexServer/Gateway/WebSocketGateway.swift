@@ -26,7 +26,7 @@ final class WebSocketGateway: Sendable {
         self.logger = logger
     }
 
-    func register(on router: Router<BasicWebSocketRequestContext>) {
+    func register(on router: Router<GatewayRequestContext>) {
         let hub = self.hub
         let maxClients = config.maxClients
         router.ws("/ws") { _, _ in
@@ -35,16 +35,36 @@ final class WebSocketGateway: Sendable {
                 throw HTTPError(.serviceUnavailable, message: "too many clients (MAX_CLIENTS=\(maxClients))")
             }
             return .upgrade([:])
-        } onUpgrade: { inbound, outbound, _ in
-            try await self.serve(inbound: inbound, outbound: outbound)
+        } onUpgrade: { inbound, outbound, context in
+            try await self.serve(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
     }
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    /// How long a client that overflowed gets to take its close frame before the connection is cut.
+    static let slowConsumerCloseGrace = TimeAmount.seconds(5)
+
+    /// Writes a batch of shared payloads as text frames on the channel's loop with one flush; completes when the
+    /// last is handed to the socket, so a client whose socket is full holds its writer here (and its queue grows,
+    /// conflates or overflows) while nobody else waits.
+    static func writeBatch(_ frames: [ByteBuffer], on channel: any Channel) -> EventLoopFuture<Void> {
+        channel.eventLoop.flatSubmit {
+            for frame in frames.dropLast() {
+                channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+            }
+            return channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: frames.last!))
+        }
+    }
+
+    private func serve(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel
+    ) async throws {
         let id = nextId.wrappingAdd(1, ordering: .relaxed).newValue
-        let outbox = ClientOutbox(id: id, maxBytes: config.clientMaxQueueBytes, stats: stats)
+        let outbox = ClientOutbox(id: id, maxBytes: config.clientMaxQueueBytes, stats: stats) {
+            // The writer sends 4008 once the socket takes it; a client that never reads again is cut after the grace.
+            channel.eventLoop.scheduleTask(in: Self.slowConsumerCloseGrace) { channel.close(promise: nil) }
+        }
         let session = SessionBox(
             ClientSession(
                 limits: .init(
@@ -76,13 +96,14 @@ final class WebSocketGateway: Sendable {
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        // The writer: everything pending, in order; a client that overflowed is closed with 4008.
+                        // The writer: everything pending, in order, one flush; a client that overflowed is closed
+                        // with 4008.
                         while true {
                             let (frames, overflowed, closed) = await outbox.next()
-                            for frame in frames {
-                                try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
+                            if !frames.isEmpty {
+                                try await Self.writeBatch(frames, on: channel).get()
+                                stats.messagesOut.add(frames.count)
                             }
-                            stats.messagesOut.add(frames.count)
                             if overflowed {
                                 try await outbound.close(.unknown(4008), reason: "slow consumer")
                                 return

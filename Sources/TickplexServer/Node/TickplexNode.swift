@@ -145,7 +145,7 @@ public final class TickplexNode: Sendable {
         onListening: @escaping @Sendable (SocketAddress) async -> Void = { _ in }
     ) -> ServiceGroup {
         let logger = self.logger
-        let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+        let wsRouter = Router(context: GatewayRequestContext.self)
         WebSocketGateway(hub: hub, config: config, stats: gatewayStats, logger: logger).register(on: wsRouter)
         let idle = max(1, config.clientIdleTimeoutSeconds / 2)
         let app = Application(
