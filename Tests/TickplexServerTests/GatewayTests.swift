@@ -10,6 +10,8 @@ import TickplexTestSupport
 final class WireClient: Sendable {
     final class Box: Sendable {
         let received = Mutex<[String]>([])
+        /// Wall-clock arrival of each received text frame, in ms (same order as `received`).
+        let arrivals = Mutex<[Double]>([])
         let closeCode = Mutex<Int?>(nil)
     }
     enum Outgoing: Sendable {
@@ -42,7 +44,11 @@ final class WireClient: Sendable {
                     }
                     group.addTask {
                         for try await message in inbound.messages(maxSize: 1 << 20) {
-                            if case .text(let t) = message { box.received.withLock { $0.append(t) } }
+                            if case .text(let t) = message {
+                                let now = Date().timeIntervalSince1970 * 1000
+                                box.received.withLock { $0.append(t) }
+                                box.arrivals.withLock { $0.append(now) }
+                            }
                         }
                     }
                     try await group.next()
@@ -62,6 +68,19 @@ final class WireClient: Sendable {
     var messages: [[String: Any]] {
         box.received.withLock { $0 }.compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// Delivery latencies (arrival − the node's `recvTs`, ms) of the data frames of `stream` that arrived in
+    /// `window` (wall-clock ms).
+    func latencies(stream: String, window: ClosedRange<Double>) -> [Double] {
+        let (texts, arrivals) = (box.received.withLock { $0 }, box.arrivals.withLock { $0 })
+        return zip(texts, arrivals).compactMap { text, arrival in
+            guard window.contains(arrival),
+                let m = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                m["stream"] as? String == stream, let recvTs = (m["recvTs"] as? NSNumber)?.doubleValue
+            else { return nil }
+            return arrival - recvTs
         }
     }
 

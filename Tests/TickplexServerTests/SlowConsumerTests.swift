@@ -1,51 +1,111 @@
 import Foundation
-import HummingbirdWSClient
-import Logging
-import Synchronization
 import Testing
 import TickplexSimulator
 import TickplexTestSupport
 
-@Suite("A client that stops reading")
+/// Timing-sensitive (it compares delivery latencies): Scripts/test runs this suite on its own.
+@Suite("A client that stops reading", .serialized)
 struct SlowConsumerTests {
-    /// Draft for issue 4, not yet a valid test: with CLIENT_MAX_QUEUE_BYTES=1024 and 1,000 trade frames/s even the
-    /// reading client overflows (two pending ~600-byte frames exceed the bound) and is rightly closed with 4008; and
-    /// the stalled client's `connect` only returns when its handler does, so its close code is never seen here.
-    /// Next: a larger bound with a faster stream, and observe the stalled client's close from the server side.
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? .infinity : sorted[sorted.count / 2]
+    }
+
+    static var nowMs: Double { Date().timeIntervalSince1970 * 1000 }
+
     @Test(
-        "trade stream: the stalled client is closed with 4008 while a reading client keeps its data",
-        .disabled("draft: the bound and the observation need rework (see the comment)"))
-    func tradeOverflowCloses() async throws {
+        "stalled clients: ticker conflated, trade closed with 4008; the others' latency stays within 2× and nothing is lost for them",
+        arguments: BusMode.allCases)
+    func stalledClients(bus: BusMode) async throws {
         var config = ExchangeSimulator.Configuration()
-        config.framesPerSecond = 1000
+        config.framesPerSecond = 400
         let sim = try await ExchangeSimulator.start(config)
-        try await withNode([
-            "BYBIT_WS_URL_LINEAR": sim.baseURL + "/v5/public/linear", "CLIENT_MAX_QUEUE_BYTES": "1024",
-        ]) { port, _ in
-            let reader = WireClient(port: port)
-            reader.send(#"{"op":"subscribe","args":["trade:BTCUSDT"]}"#)
-            // The stalled client subscribes, then never reads again: TCP fills up, its queue overflows.
-            let box = WireClient.Box()
-            var logger = Logger(label: "stalled")
-            logger.logLevel = .critical
-            let stalled = Task {
-                let close = try await WebSocketClient.connect(
-                    url: "ws://127.0.0.1:\(port)/ws", configuration: .init(), logger: logger
-                ) { inbound, outbound, _ in
-                    try await outbound.write(.text(#"{"op":"subscribe","args":["trade:BTCUSDT"]}"#))
-                    try await Task.sleep(for: .seconds(60))
-                    _ = inbound
-                }
-                if let code = close?.closeCode { box.closeCode.withLock { $0 = Int(UInt16(webSocketErrorCode: code)) } }
-            }
-            let stream = "tickplex.bybit.linear.trade.BTCUSDT"
-            #expect(await eventually(timeout: .seconds(30)) { box.closeCode.withLock { $0 } != nil })
-            #expect(box.closeCode.withLock { $0 } == 4008)
-            let before = reader.data(for: stream).count
+        try await withNode(
+            bus: bus,
+            [
+                "BYBIT_WS_URL_LINEAR": sim.baseURL + "/v5/public/linear", "CLIENT_MAX_QUEUE_BYTES": "131072",
+            ]
+        ) { port, node in
+            let trades = "tickplex.bybit.linear.trade.BTCUSDT"
+            let ticker = "tickplex.bybit.linear.ticker.BTCUSDT"
+            let readers = (0..<5).map { _ in WireClient(port: port) }
+            for r in readers { r.send(#"{"op":"subscribe","args":["trade:BTCUSDT","ticker:BTCUSDT"]}"#) }
+            #expect(await eventually { readers.allSatisfy { $0.data(for: trades).count >= 100 } })
+
+            // Without a stalled client.
+            let baselineStart = Self.nowMs
+            try await Task.sleep(for: .seconds(3))
+            let baseline = readers.flatMap { $0.latencies(stream: trades, window: baselineStart...Self.nowMs) }
+
+            // Two clients subscribe, then stop reading: one on the ticker, one on the trades. Both also take the
+            // 200-level book (~12 KB a frame, conflated) so that the kernel's socket buffers fill in about a second.
+            let tickerStall = try await RawWebSocketClient.connect(port: port)
+            let tradeStall = try await RawWebSocketClient.connect(port: port)
+            try await tickerStall.send(#"{"op":"subscribe","args":["ticker:BTCUSDT","book:200:BTCUSDT"]}"#)
+            try await tradeStall.send(#"{"op":"subscribe","args":["trade:BTCUSDT","book:200:BTCUSDT"]}"#)
             #expect(
-                await eventually { reader.data(for: stream).count > before + 10 }, "the reading client is unaffected")
-            stalled.cancel()
-            reader.close()
+                await eventually {
+                    [tickerStall, tradeStall].allSatisfy {
+                        $0.received.texts.contains { $0.contains(#""op":"subscribe""#) }
+                    }
+                })
+            try await tickerStall.setReading(false)
+            try await tradeStall.setReading(false)
+            let before = node.gatewayCounters
+
+            let stalledStart = Self.nowMs
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    node.gatewayCounters.slowConsumerCloses > before.slowConsumerCloses
+                },
+                "the trade client overflows its queue")
+            // The trade client reads again: the frames that were in flight, then close 4008 "slow consumer".
+            try await tradeStall.setReading(true)
+            #expect(await eventually(timeout: .seconds(10)) { tradeStall.received.closeCode == 4008 })
+            // Measure the others over at least 3 s while the ticker client is still stalled (and being conflated).
+            let elapsed = Self.nowMs - stalledStart
+            if elapsed < 3000 { try await Task.sleep(for: .milliseconds(Int(3000 - elapsed))) }
+            let stalled = readers.flatMap { $0.latencies(stream: trades, window: stalledStart...Self.nowMs) }
+            let after = node.gatewayCounters
+            #expect(after.slowConsumerCloses == before.slowConsumerCloses + 1, "only the trade client is closed")
+            #expect(after.conflated > before.conflated, "the stalled ticker client's frames are conflated")
+            #expect(!tickerStall.isClosed)
+
+            // Others' latency: within 2× of the run without the stall (timestamps are whole ms, so 2 ms of slack).
+            let (m0, m1) = (Self.median(baseline), Self.median(stalled))
+            #expect(baseline.count > 500 && stalled.count > 500, "\(baseline.count) / \(stalled.count) samples")
+            #expect(m1 <= max(2 * m0, m0 + 2), "median latency \(m0) ms without the stall, \(m1) ms with it")
+
+            // Nothing lost for the readers: every trade seq, in order.
+            for r in readers {
+                let seqs = r.data(for: trades).compactMap { ($0["seq"] as? NSNumber)?.intValue }
+                #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $1 == $0 + 1 }, "no gap for a reading client")
+            }
+
+            // The ticker client reads again: still subscribed, its ticker skipped ahead (conflated), and current.
+            try await tickerStall.setReading(true)
+            let readerLatest = readers[0].data(for: ticker).compactMap { ($0["seq"] as? NSNumber)?.intValue }.max() ?? 0
+            #expect(
+                await eventually(timeout: .seconds(10)) {
+                    let seqs = tickerStall.received.texts.compactMap { text -> Int? in
+                        guard let m = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                            m["stream"] as? String == ticker
+                        else { return nil }
+                        return (m["seq"] as? NSNumber)?.intValue
+                    }
+                    return (seqs.max() ?? 0) >= readerLatest
+                })
+            let tickerSeqs = tickerStall.received.texts.compactMap { text -> Int? in
+                guard let m = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                    m["stream"] as? String == ticker
+                else { return nil }
+                return (m["seq"] as? NSNumber)?.intValue
+            }
+            #expect(zip(tickerSeqs, tickerSeqs.dropFirst()).allSatisfy { $1 > $0 }, "increasing")
+            #expect(zip(tickerSeqs, tickerSeqs.dropFirst()).contains { $1 > $0 + 1 }, "skipped ahead: conflated")
+            #expect(tickerStall.received.closeCode == nil && !tickerStall.isClosed)
+            tickerStall.close()
+            for r in readers { r.close() }
         }
         await sim.stop()
     }

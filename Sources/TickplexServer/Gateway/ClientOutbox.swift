@@ -85,6 +85,23 @@ final class GatewayStats: Sendable {
     let messagesOut = Atomic<Int>(0)
     let conflated = Atomic<Int>(0)
     let slowConsumerCloses = Atomic<Int>(0)
+
+    var snapshot: GatewayCounters {
+        GatewayCounters(
+            clients: clients.value, messagesOut: messagesOut.value, conflated: conflated.value,
+            slowConsumerCloses: slowConsumerCloses.value)
+    }
+}
+
+/// A reading of the gateway's counters.
+public struct GatewayCounters: Sendable, Equatable {
+    public var clients: Int
+    /// Frames handed to client sockets.
+    public var messagesOut: Int
+    /// Ticker/book frames replaced by a newer one (or dropped) for a client that fell behind.
+    public var conflated: Int
+    /// Clients closed with 4008 because a trade/kline frame did not fit their queue.
+    public var slowConsumerCloses: Int
 }
 
 extension Atomic where Value == Int {

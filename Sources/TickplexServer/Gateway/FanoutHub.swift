@@ -12,6 +12,8 @@ actor FanoutHub {
     private struct Stream {
         var key: StreamKey
         var clients: [Int: Subscriber] = [:]
+        /// The newest payload this node delivered: a joining client's snapshot, in order with the updates after it.
+        var last: ByteBuffer?
     }
 
     /// What the hub needs of a client: its queue and a way to tell it about refusals.
@@ -49,9 +51,15 @@ actor FanoutHub {
     /// Returns the venue's refusal when it cannot serve the stream.
     func subscribe(_ id: Int, _ session: Subscriber, _ key: StreamKey) async -> VenueRejection? {
         let channel = key.channel(brand: brand)
-        if streams[channel] == nil {
+        // A loop because the actor is re-entered at each await: another client may create (or its last subscriber
+        // remove) the stream meanwhile; exactly one upstream reference and bus subscription per live stream.
+        while streams[channel] == nil {
             guard let pool = upstream.pool(for: key.venue) else { return VenueRejection("venue not configured") }
             if case .failure(let rejection) = await pool.ensureSubscribed(key) { return rejection }
+            guard streams[channel] == nil else {
+                await pool.release(key)
+                break
+            }
             streams[channel] = Stream(key: key)
             do {
                 try await bus.subscribe([channel])
@@ -59,13 +67,22 @@ actor FanoutHub {
                 logger.warning("bus subscribe \(channel) failed: \(error); it is retried when the bus reconnects")
             }
         }
-        streams[channel]!.clients[id] = session
         venuesByClient[id, default: [:]][key.venue, default: 0] += 1
-        // The latest state first, as a snapshot, then updates.
-        if key.kind != .trade && key.kind != .liquidation,
-            let last = try? await store.get(EventPublisher.lastValueKey(key, brand: brand))
-        {
-            session.outbox.enqueue(Self.asSnapshot(last.value), stream: channel, conflate: false)
+        // The latest state first, as a snapshot, then updates (trades and liquidations have no state).
+        let hasState = key.kind != .trade && key.kind != .liquidation
+        if hasState, let last = streams[channel]!.last {
+            // Enqueued and joined without a suspension in between: no update can come before it or be missed.
+            session.outbox.enqueue(Self.asSnapshot(last), stream: channel, conflate: false)
+            streams[channel]!.clients[id] = session
+        } else {
+            streams[channel]!.clients[id] = session
+            // Nothing delivered here yet: the stored value (another node's or an earlier subscription's), unless an
+            // update reached this client while it was read (that update is newer and carries the full state).
+            if hasState, let stored = try? await store.get(EventPublisher.lastValueKey(key, brand: brand)),
+                streams[channel]?.clients[id] != nil, streams[channel]?.last == nil
+            {
+                session.outbox.enqueue(Self.asSnapshot(stored.value), stream: channel, conflate: false)
+            }
         }
         return nil
     }
@@ -101,7 +118,9 @@ actor FanoutHub {
 
     /// A bus message: the same buffer to every local subscriber.
     func deliver(_ message: BusMessage) {
-        guard let stream = streams[message.channel] else { return }
+        guard streams[message.channel] != nil else { return }
+        streams[message.channel]!.last = message.payload
+        let stream = streams[message.channel]!
         let conflate = stream.key.kind == .ticker || stream.key.kind == .book
         for client in stream.clients.values {
             client.outbox.enqueue(message.payload, stream: message.channel, conflate: conflate)

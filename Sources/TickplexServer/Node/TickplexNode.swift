@@ -78,6 +78,8 @@ public final class TickplexNode: Sendable {
 
     /// Connected WebSocket clients.
     public var clientCount: Int { gatewayStats.clients.value }
+    /// The gateway's counters since start.
+    public var gatewayCounters: GatewayCounters { gatewayStats.snapshot }
 
     /// The configured endpoints, or the simulator's when one runs.
     static func upstreamURLs(config: TickplexConfig, simulator: ExchangeSimulator?) -> [Venue: WebSocketURL] {
