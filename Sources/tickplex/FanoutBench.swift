@@ -48,7 +48,7 @@ struct FanoutBench: AsyncParsableCommand {
         let child = try ChildProcess(serverPath, ["serve"], env)
         defer {
             child.terminate()
-            redis?.terminate()
+            redis?.terminate(kill: true)
         }
         let port = try await child.waitForListeningPort()
         let rssIdle = child.rssKiB
@@ -75,7 +75,7 @@ struct FanoutBench: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
         let rssAll = child.rssKiB
 
-        print(
+        say(
             "fanout: \(clients) clients on \(stream), simulator \(rate) frames/s, bus \(bus), server \(serverPath)")
         var results: [Window] = []
         for run in 1...runs {
@@ -93,24 +93,24 @@ struct FanoutBench: AsyncParsableCommand {
                 p99: sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, sorted.count * 99 / 100)],
                 cpuMicrosPerDelivery: count == 0 ? .nan : cpu * 1_000_000 / Double(count))
             results.append(window)
-            print(
+            say(
                 String(
                     format: "  run %d: %.0f deliveries/s, latency p50 %.2f ms p99 %.2f ms, server CPU %.1f µs/delivery",
                     run, window.deliveriesPerSecond, window.p50, window.p99, window.cpuMicrosPerDelivery))
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        print(
+        say(
             String(
                 format:
                     "median: %.0f deliveries/s (%.0f expected), p50 %.2f ms, p99 %.2f ms, server CPU %.1f µs/delivery",
                 median(results.map(\.deliveriesPerSecond)), Double(clients * rate), median(results.map(\.p50)),
                 median(results.map(\.p99)), median(results.map(\.cpuMicrosPerDelivery))))
-        print(
+        say(
             String(
                 format: "server RSS: idle %.1f MiB, 1 client %.1f MiB, %d clients %.1f MiB → %.1f KiB per connection",
                 Double(rssIdle) / 1024, Double(rssOne) / 1024, clients, Double(rssAll) / 1024,
                 Double(rssAll - rssOne) / Double(max(clients - 1, 1))))
-        print("frames lost to closes: \(recorder.closed) client(s) closed during the run")
+        say("frames lost to closes: \(recorder.closed) client(s) closed during the run")
         for channel in channels { channel.close(promise: nil) }
         await sim.stop()
         try? await group.shutdownGracefully()
@@ -138,6 +138,11 @@ struct FanoutBench: AsyncParsableCommand {
         try await channel.close()
         return port
     }
+}
+
+/// Unbuffered, so that a bench stopped early still shows what it measured.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -365,9 +370,10 @@ final class ChildProcess {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    func terminate() {
+    /// SIGTERM (the server's graceful path), or SIGKILL for a throwaway helper.
+    func terminate(kill: Bool = false) {
         if process.isRunning {
-            process.terminate()
+            if kill { _ = Glibc.kill(process.processIdentifier, SIGKILL) } else { process.terminate() }
             process.waitUntilExit()
         }
     }

@@ -1,81 +1,101 @@
 import NIOCore
+import NIOWebSocket
 import Synchronization
 
-/// The shared side of one client's outbound queue: the hub enqueues (synchronously, no task per message), the
-/// client's single writer task takes everything pending at once, writes it in order and flushes once.
+/// One client's way out, confined to its channel's event loop. A frame goes straight to the socket while the
+/// channel is writable and nothing is queued; otherwise it waits in the bounded `OutboundQueue` (ticker/book
+/// conflated, trade/kline overflow → 4008), and when the channel turns writable again everything pending is written
+/// and flushed once. No task and no allocation per client per message: the hub hands a shared buffer to each
+/// event loop once, and the loop offers it to its clients.
 final class ClientOutbox: Sendable {
     struct State {
         var queue: OutboundQueue
-        var waiter: CheckedContinuation<Void, Never>?
         var closed = false
         var overflowed = false
     }
 
     let id: Int
-    private let state: Mutex<State>
+    let channel: any Channel
+    var eventLoop: any EventLoop { channel.eventLoop }
+    private let state: NIOLoopBoundBox<State>
     let stats: GatewayStats
-    /// Called once, when the client overflows: its writer may be blocked on a socket that never drains, so the
-    /// gateway arms a hard close from here.
+    /// Called once, on the loop, when the client overflows: the gateway sends 4008 and arms a hard close.
     private let onOverflow: @Sendable () -> Void
 
-    init(id: Int, maxBytes: Int, stats: GatewayStats, onOverflow: @escaping @Sendable () -> Void = {}) {
+    init(
+        id: Int, channel: any Channel, maxBytes: Int, stats: GatewayStats,
+        onOverflow: @escaping @Sendable () -> Void = {}
+    ) {
         self.id = id
+        self.channel = channel
         self.stats = stats
         self.onOverflow = onOverflow
-        state = Mutex(State(queue: OutboundQueue(maxBytes: maxBytes)))
+        state = .makeBoxSendingValue(State(queue: OutboundQueue(maxBytes: maxBytes)), eventLoop: channel.eventLoop)
     }
 
-    /// Returns false when the client overflowed (the writer closes it).
-    @discardableResult
-    func enqueue(_ bytes: ByteBuffer, stream: String?, conflate: Bool) -> Bool {
-        let (waiter, outcome): (CheckedContinuation<Void, Never>?, OutboundQueue.Outcome?) = state.withLock { s in
-            guard !s.closed, !s.overflowed else { return (nil, nil) }
-            let outcome = s.queue.enqueue(bytes, stream: stream, conflate: conflate)
-            if outcome == .overflow { s.overflowed = true }
-            let w = s.waiter
-            s.waiter = nil
-            return (w, outcome)
+    /// From anywhere: the frame is offered on the client's loop.
+    func send(_ bytes: ByteBuffer, stream: String?, conflate: Bool) {
+        if eventLoop.inEventLoop {
+            offer(bytes, stream: stream, conflate: conflate)
+        } else {
+            eventLoop.execute { self.offer(bytes, stream: stream, conflate: conflate) }
         }
-        switch outcome {
+    }
+
+    /// On the loop: write now, or queue behind what is pending.
+    func offer(_ bytes: ByteBuffer, stream: String?, conflate: Bool) {
+        if state.value.closed || state.value.overflowed { return }
+        if state.value.queue.isEmpty && channel.isWritable {
+            channel.writeAndFlush(Self.frame(bytes), promise: nil)
+            stats.messagesOut.add(1)
+            return
+        }
+        switch state.value.queue.enqueue(bytes, stream: stream, conflate: conflate) {
+        case .queued: break
         case .conflated, .dropped: stats.conflated.add(1)
         case .overflow:
+            state.value.overflowed = true
             stats.slowConsumerCloses.add(1)
             onOverflow()
-        default: break
+            return
         }
-        waiter?.resume()
-        return outcome != .overflow
+        if channel.isWritable { drain() }
     }
 
-    /// Waits until something is pending (or the client is closing); returns the frames and whether the client
-    /// overflowed.
-    func next() async -> (frames: [ByteBuffer], overflowed: Bool, closed: Bool) {
-        while true {
-            let ready: (frames: [ByteBuffer], overflowed: Bool, closed: Bool)? = state.withLock { s in
-                if s.overflowed || s.closed || !s.queue.isEmpty {
-                    return (s.queue.drain(), s.overflowed, s.closed)
-                }
-                return nil
-            }
-            if let ready { return ready }
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { s -> Bool in
-                    if s.overflowed || s.closed || !s.queue.isEmpty { return true }
-                    s.waiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        }
+    /// On the loop, when the channel turns writable: everything pending, in order, one flush.
+    func drain() {
+        guard !state.value.closed, !state.value.overflowed, !state.value.queue.isEmpty else { return }
+        let frames = state.value.queue.drain()
+        for frame in frames.dropLast() { channel.write(Self.frame(frame), promise: nil) }
+        channel.writeAndFlush(Self.frame(frames.last!), promise: nil)
+        stats.messagesOut.add(frames.count)
     }
 
+    /// Stops all further writes (the client is closing).
     func close() {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            s.closed = true
-            defer { s.waiter = nil }
-            return s.waiter
+        if eventLoop.inEventLoop {
+            state.value.closed = true
+        } else {
+            eventLoop.execute { self.state.value.closed = true }
         }
-        waiter?.resume()
+    }
+
+    /// The payload buffer is shared by every client; only the frame header is written per client.
+    private static func frame(_ bytes: ByteBuffer) -> WebSocketFrame {
+        WebSocketFrame(fin: true, opcode: .text, data: bytes)
+    }
+}
+
+/// Tells the outbox when its channel can take more: the queued frames go out then.
+final class WritabilityObserver: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Any
+    let outbox: ClientOutbox
+
+    init(_ outbox: ClientOutbox) { self.outbox = outbox }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { outbox.drain() }
+        context.fireChannelWritabilityChanged()
     }
 }
 

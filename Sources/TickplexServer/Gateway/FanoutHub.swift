@@ -11,9 +11,25 @@ import TickplexVenues
 actor FanoutHub {
     private struct Stream {
         var key: StreamKey
-        var clients: [Int: Subscriber] = [:]
+        var clients: [Int: Subscriber] = [:] {
+            didSet { byLoop = nil }
+        }
         /// The newest payload this node delivered: a joining client's snapshot, in order with the updates after it.
         var last: ByteBuffer?
+        /// The clients grouped by event loop, rebuilt after membership changes: one hop per loop per message.
+        var byLoop: [(loop: any EventLoop, outboxes: [ClientOutbox])]?
+
+        mutating func loopGroups() -> [(loop: any EventLoop, outboxes: [ClientOutbox])] {
+            if let byLoop { return byLoop }
+            var groups: [ObjectIdentifier: (loop: any EventLoop, outboxes: [ClientOutbox])] = [:]
+            for client in clients.values {
+                let loop = client.outbox.eventLoop
+                groups[ObjectIdentifier(loop), default: (loop, [])].outboxes.append(client.outbox)
+            }
+            let built = Array(groups.values)
+            byLoop = built
+            return built
+        }
     }
 
     /// What the hub needs of a client: its queue and a way to tell it about refusals.
@@ -72,7 +88,7 @@ actor FanoutHub {
         let hasState = key.kind != .trade && key.kind != .liquidation
         if hasState, let last = streams[channel]!.last {
             // Enqueued and joined without a suspension in between: no update can come before it or be missed.
-            session.outbox.enqueue(Self.asSnapshot(last), stream: channel, conflate: false)
+            session.outbox.send(Self.asSnapshot(last), stream: channel, conflate: false)
             streams[channel]!.clients[id] = session
         } else {
             streams[channel]!.clients[id] = session
@@ -81,7 +97,7 @@ actor FanoutHub {
             if hasState, let stored = try? await store.get(EventPublisher.lastValueKey(key, brand: brand)),
                 streams[channel]?.clients[id] != nil, streams[channel]?.last == nil
             {
-                session.outbox.enqueue(Self.asSnapshot(stored.value), stream: channel, conflate: false)
+                session.outbox.send(Self.asSnapshot(stored.value), stream: channel, conflate: false)
             }
         }
         return nil
@@ -116,14 +132,18 @@ actor FanoutHub {
         }
     }
 
-    /// A bus message: the same buffer to every local subscriber.
+    /// A bus message: the same buffer to every local subscriber, one hop to each event loop that serves some.
     func deliver(_ message: BusMessage) {
         guard streams[message.channel] != nil else { return }
         streams[message.channel]!.last = message.payload
-        let stream = streams[message.channel]!
-        let conflate = stream.key.kind == .ticker || stream.key.kind == .book
-        for client in stream.clients.values {
-            client.outbox.enqueue(message.payload, stream: message.channel, conflate: conflate)
+        let kind = streams[message.channel]!.key.kind
+        let conflate = kind == .ticker || kind == .book
+        let (payload, channel) = (message.payload, message.channel)
+        for group in streams[message.channel]!.loopGroups() {
+            let outboxes = group.outboxes
+            group.loop.execute {
+                for outbox in outboxes { outbox.offer(payload, stream: channel, conflate: conflate) }
+            }
         }
     }
 
@@ -146,7 +166,7 @@ actor FanoutHub {
         w.endObject()
         let frame = ByteBuffer(bytes: w.bytes)
         for (id, venues) in venuesByClient where venues[venue] != nil {
-            clients[id]?.outbox.enqueue(frame, stream: nil, conflate: false)
+            clients[id]?.outbox.send(frame, stream: nil, conflate: false)
         }
     }
 

@@ -45,26 +45,17 @@ final class WebSocketGateway: Sendable {
     /// How long a client that overflowed gets to take its close frame before the connection is cut.
     static let slowConsumerCloseGrace = TimeAmount.seconds(5)
 
-    /// Writes a batch of shared payloads as text frames on the channel's loop with one flush; completes when the
-    /// last is handed to the socket, so a client whose socket is full holds its writer here (and its queue grows,
-    /// conflates or overflows) while nobody else waits.
-    static func writeBatch(_ frames: [ByteBuffer], on channel: any Channel) -> EventLoopFuture<Void> {
-        channel.eventLoop.flatSubmit {
-            for frame in frames.dropLast() {
-                channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
-            }
-            return channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: frames.last!))
-        }
-    }
-
     private func serve(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel
     ) async throws {
         let id = nextId.wrappingAdd(1, ordering: .relaxed).newValue
-        let outbox = ClientOutbox(id: id, maxBytes: config.clientMaxQueueBytes, stats: stats) {
-            // The writer sends 4008 once the socket takes it; a client that never reads again is cut after the grace.
+        let outbox = ClientOutbox(id: id, channel: channel, maxBytes: config.clientMaxQueueBytes, stats: stats) {
+            // Close 4008 goes out once the socket takes it (the WebSocket writer waits for writability); a client
+            // that never reads again is cut after the grace.
+            Task { try? await outbound.close(.unknown(4008), reason: "slow consumer") }
             channel.eventLoop.scheduleTask(in: Self.slowConsumerCloseGrace) { channel.close(promise: nil) }
         }
+        try await channel.pipeline.addHandler(WritabilityObserver(outbox), position: .first).get()
         let session = SessionBox(
             ClientSession(
                 limits: .init(
@@ -80,7 +71,7 @@ final class WebSocketGateway: Sendable {
             outbox: outbox,
             onRejected: { key, reason in
                 let output = session.state.withLock { $0.subscriptionError(key, reason: reason) }
-                for reply in output.replies { outbox.enqueue(ByteBuffer(string: reply), stream: nil, conflate: false) }
+                for reply in output.replies { outbox.send(ByteBuffer(string: reply), stream: nil, conflate: false) }
                 for case .unsubscribe(let k) in output.actions { Task { await hub.unsubscribe(id, k) } }
             },
             goAway: {
@@ -91,58 +82,37 @@ final class WebSocketGateway: Sendable {
         stats.clients.add(1)
         defer { stats.clients.add(-1) }
         let maxFrame = config.maxClientFrameBytes
-        let stats = self.stats
         do {
             try await withGracefulShutdownHandler {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        // The writer: everything pending, in order, one flush; a client that overflowed is closed
-                        // with 4008.
-                        while true {
-                            let (frames, overflowed, closed) = await outbox.next()
-                            if !frames.isEmpty {
-                                try await Self.writeBatch(frames, on: channel).get()
-                                stats.messagesOut.add(frames.count)
-                            }
-                            if overflowed {
-                                try await outbound.close(.unknown(4008), reason: "slow consumer")
-                                return
-                            }
-                            if closed { return }
+                // The reader: client frames → session → replies and hub actions. Writes need no task of their own
+                // (see ClientOutbox).
+                for try await message in inbound.messages(maxSize: maxFrame) {
+                    let now = Self.now()
+                    let output = session.state.withLock { s in
+                        switch message {
+                        case .text(let text): s.handle(text: text, now: now)
+                        case .binary: s.handleBinary(now: now)
                         }
                     }
-                    group.addTask {
-                        for try await message in inbound.messages(maxSize: maxFrame) {
-                            let now = Self.now()
-                            let output = session.state.withLock { s in
-                                switch message {
-                                case .text(let text): s.handle(text: text, now: now)
-                                case .binary: s.handleBinary(now: now)
-                                }
-                            }
-                            for reply in output.replies {
-                                outbox.enqueue(ByteBuffer(string: reply), stream: nil, conflate: false)
-                            }
-                            for action in output.actions {
-                                switch action {
-                                case .subscribe(let key):
-                                    if let rejection = await hub.subscribe(id, subscriber, key) {
-                                        subscriber.onRejected(key, rejection.reason)
-                                    }
-                                case .unsubscribe(let key):
-                                    await hub.unsubscribe(id, key)
-                                case .close(let code, let reason):
-                                    outbox.close()
-                                    try await outbound.close(.unknown(code), reason: reason)
-                                    return
-                                }
-                            }
-                        }
-                        outbox.close()
+                    for reply in output.replies {
+                        outbox.send(ByteBuffer(string: reply), stream: nil, conflate: false)
                     }
-                    try await group.next()
-                    group.cancelAll()
+                    for action in output.actions {
+                        switch action {
+                        case .subscribe(let key):
+                            if let rejection = await hub.subscribe(id, subscriber, key) {
+                                subscriber.onRejected(key, rejection.reason)
+                            }
+                        case .unsubscribe(let key):
+                            await hub.unsubscribe(id, key)
+                        case .close(let code, let reason):
+                            outbox.close()
+                            try await outbound.close(.unknown(code), reason: reason)
+                            return
+                        }
+                    }
                 }
+                outbox.close()
             } onGracefulShutdown: {
                 // SIGTERM: every client gets 1001 "going away".
                 Task { try? await outbound.close(.goingAway, reason: "server shutting down") }

@@ -121,8 +121,7 @@ public final class TickplexNode: Sendable {
                     + "\(config.bybitInverseURL); binance \(config.binanceSpotURL), \(config.binanceUSDMURL)")
         }
         lines.append(
-            "client gateway (/ws) and REST quotes arrive with the next issues; data goes to the bus and last-value store"
-        )
+            "clients: WebSocket /ws (at most \(config.maxClients)); health: /ready /health")
         return lines
     }
 
