@@ -5,13 +5,16 @@ import Synchronization
 /// One client's way out, confined to its channel's event loop. A frame goes straight to the socket while the
 /// channel is writable and nothing is queued; otherwise it waits in the bounded `OutboundQueue` (ticker/book
 /// conflated, trade/kline overflow → 4008), and when the channel turns writable again everything pending is written
-/// and flushed once. No task and no allocation per client per message: the hub hands a shared buffer to each
-/// event loop once, and the loop offers it to its clients.
+/// and flushed once. No task and no allocation per client per message: the hub frames each message once
+/// (`ServerTextFrame`), hands that buffer to each event loop once, and the loop offers it to its clients, whose
+/// sockets get the very same bytes, written below the WebSocket frame encoder.
 final class ClientOutbox: Sendable {
     struct State {
         var queue: OutboundQueue
         var closed = false
         var overflowed = false
+        /// The WebSocket frame encoder's context: pre-framed bytes written here go to the socket as they are.
+        var encoder: ChannelHandlerContext?
     }
 
     let id: Int
@@ -33,23 +36,26 @@ final class ClientOutbox: Sendable {
         state = .makeBoxSendingValue(State(queue: OutboundQueue(maxBytes: maxBytes)), eventLoop: channel.eventLoop)
     }
 
-    /// From anywhere: the frame is offered on the client's loop.
-    func send(_ bytes: ByteBuffer, stream: String?, conflate: Bool) {
+    /// From anywhere: one JSON text (a reply, a snapshot, a status) framed and offered on the client's loop.
+    func send(_ payload: ByteBuffer, stream: String?, conflate: Bool) {
+        let framed = ServerTextFrame.encode(payload)
         if eventLoop.inEventLoop {
-            offer(bytes, stream: stream, conflate: conflate)
+            offer(framed, stream: stream, conflate: conflate)
         } else {
-            eventLoop.execute { self.offer(bytes, stream: stream, conflate: conflate) }
+            eventLoop.execute { self.offer(framed, stream: stream, conflate: conflate) }
         }
     }
 
-    /// On the loop: write now, or queue behind what is pending.
-    func offer(_ bytes: ByteBuffer, stream: String?, conflate: Bool) {
+    /// On the loop: write the framed bytes now, or queue them behind what is pending.
+    func offer(_ framed: ByteBuffer, stream: String?, conflate: Bool) {
         if state.value.closed || state.value.overflowed { return }
         if state.value.queue.isEmpty && channel.isWritable {
-            channel.writeAndFlush(Self.frame(bytes), promise: nil)
+            guard let encoder = encoderContext() else { return }
+            encoder.writeAndFlush(NIOAny(framed), promise: nil)
             stats.messagesOut.add(1)
             return
         }
+        let bytes = framed
         switch state.value.queue.enqueue(bytes, stream: stream, conflate: conflate) {
         case .queued: break
         case .conflated, .dropped: stats.conflated.add(1)
@@ -65,9 +71,10 @@ final class ClientOutbox: Sendable {
     /// On the loop, when the channel turns writable: everything pending, in order, one flush.
     func drain() {
         guard !state.value.closed, !state.value.overflowed, !state.value.queue.isEmpty else { return }
+        guard let encoder = encoderContext() else { return }
         let frames = state.value.queue.drain()
-        for frame in frames.dropLast() { channel.write(Self.frame(frame), promise: nil) }
-        channel.writeAndFlush(Self.frame(frames.last!), promise: nil)
+        for frame in frames { encoder.write(NIOAny(frame), promise: nil) }
+        encoder.flush()
         stats.messagesOut.add(frames.count)
     }
 
@@ -80,9 +87,12 @@ final class ClientOutbox: Sendable {
         }
     }
 
-    /// The payload buffer is shared by every client; only the frame header is written per client.
-    private static func frame(_ bytes: ByteBuffer) -> WebSocketFrame {
-        WebSocketFrame(fin: true, opcode: .text, data: bytes)
+    private func encoderContext() -> ChannelHandlerContext? {
+        if let encoder = state.value.encoder { return encoder }
+        // Gone only when the channel is closing: then nothing more is written.
+        let encoder = try? channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
+        state.value.encoder = encoder
+        return encoder
     }
 }
 

@@ -138,11 +138,12 @@ actor FanoutHub {
         streams[message.channel]!.last = message.payload
         let kind = streams[message.channel]!.key.kind
         let conflate = kind == .ticker || kind == .book
-        let (payload, channel) = (message.payload, message.channel)
+        // Framed once here; every client's socket gets these same bytes.
+        let (framed, channel) = (ServerTextFrame.encode(message.payload), message.channel)
         for group in streams[message.channel]!.loopGroups() {
             let outboxes = group.outboxes
             group.loop.execute {
-                for outbox in outboxes { outbox.offer(payload, stream: channel, conflate: conflate) }
+                for outbox in outboxes { outbox.offer(framed, stream: channel, conflate: conflate) }
             }
         }
     }
