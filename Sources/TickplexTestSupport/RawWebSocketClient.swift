@@ -11,6 +11,8 @@ public final class RawWebSocketClient: Sendable {
         public var handshakeStatus: Int?
         public var texts: [String] = []
         public var closeCode: Int?
+        /// Ping frames the server sent (this client never answers them).
+        public var pings = 0
     }
 
     /// Parses as bytes arrive (the upgrade response, then complete frames), so reading the result stays cheap.
@@ -64,6 +66,7 @@ public final class RawWebSocketClient: Sendable {
                 let payload = bytes[(i + header)..<(i + header + length)]
                 switch opcode {
                 case 0x1: s.received.texts.append(String(decoding: payload, as: UTF8.self))
+                case 0x9: s.received.pings += 1
                 case 0x8 where payload.count >= 2:
                     s.received.closeCode = Int(payload[payload.startIndex]) << 8 | Int(payload[payload.startIndex + 1])
                 default: break

@@ -15,6 +15,9 @@ final class ClientOutbox: Sendable {
         var overflowed = false
         /// The WebSocket frame encoder's context: pre-framed bytes written here go to the socket as they are.
         var encoder: ChannelHandlerContext?
+        /// Per stream: updates up to this seq are older than the snapshot this client got; skipped until a newer
+        /// one passes (empty almost always, so the check costs one `isEmpty`).
+        var skipThrough: [String: Int] = [:]
     }
 
     let id: Int
@@ -37,18 +40,29 @@ final class ClientOutbox: Sendable {
     }
 
     /// From anywhere: one JSON text (a reply, a snapshot, a status) framed and offered on the client's loop.
-    func send(_ payload: ByteBuffer, stream: String?, conflate: Bool) {
+    /// `skipThrough`: the seq of a snapshot; later updates of `stream` up to it are dropped for this client.
+    func send(_ payload: ByteBuffer, stream: String?, conflate: Bool, skipThrough: Int? = nil) {
         let framed = ServerTextFrame.encode(payload)
+        let apply = {
+            if let skipThrough, let stream { self.state.value.skipThrough[stream] = skipThrough }
+            self.offer(framed, stream: stream, conflate: conflate)
+        }
         if eventLoop.inEventLoop {
-            offer(framed, stream: stream, conflate: conflate)
+            apply()
         } else {
-            eventLoop.execute { self.offer(framed, stream: stream, conflate: conflate) }
+            eventLoop.execute(apply)
         }
     }
 
     /// On the loop: write the framed bytes now, or queue them behind what is pending.
     func offer(_ framed: ByteBuffer, stream: String?, conflate: Bool) {
         if state.value.closed || state.value.overflowed { return }
+        if !state.value.skipThrough.isEmpty, let stream, let through = state.value.skipThrough[stream],
+            !Self.isSnapshot(framed)
+        {
+            if let seq = SeqPeek.seq(in: framed), seq <= through { return }
+            state.value.skipThrough[stream] = nil
+        }
         if state.value.queue.isEmpty && channel.isWritable {
             guard let encoder = encoderContext() else { return }
             encoder.writeAndFlush(NIOAny(framed), promise: nil)
@@ -85,6 +99,11 @@ final class ClientOutbox: Sendable {
         } else {
             eventLoop.execute { self.state.value.closed = true }
         }
+    }
+
+    /// The snapshot itself passes its own skip mark.
+    private static func isSnapshot(_ framed: ByteBuffer) -> Bool {
+        framed.readableBytesView.prefix(160).firstRange(of: Array(#""type":"snapshot""#.utf8)) != nil
     }
 
     private func encoderContext() -> ChannelHandlerContext? {

@@ -48,6 +48,11 @@ actor FanoutHub {
     private var streams: [String: Stream] = [:]
     private var venuesByClient: [Int: [Venue: Int]] = [:]
     private var clients: [Int: Subscriber] = [:]
+    /// Streams the exchange refused, with its words: kept while the stream exists, so that a client joining (or the
+    /// client whose subscription was still being set up when the refusal came) hears it too.
+    private var rejections: [String: String] = [:]
+    /// Streams whose upstream subscription is being requested (a refusal can arrive before the stream exists).
+    private var creating: Set<String> = []
 
     init(brand: String, bus: any MessageBus, store: any LastValueStore, upstream: UpstreamPools, logger: Logger) {
         self.brand = brand
@@ -71,7 +76,14 @@ actor FanoutHub {
         // remove) the stream meanwhile; exactly one upstream reference and bus subscription per live stream.
         while streams[channel] == nil {
             guard let pool = upstream.pool(for: key.venue) else { return VenueRejection("venue not configured") }
-            if case .failure(let rejection) = await pool.ensureSubscribed(key) { return rejection }
+            rejections[channel] = nil
+            creating.insert(channel)
+            let ensured = await pool.ensureSubscribed(key)
+            creating.remove(channel)
+            if case .failure(let rejection) = ensured {
+                if streams[channel] == nil { rejections[channel] = nil }
+                return rejection
+            }
             guard streams[channel] == nil else {
                 await pool.release(key)
                 break
@@ -86,21 +98,34 @@ actor FanoutHub {
         venuesByClient[id, default: [:]][key.venue, default: 0] += 1
         // The latest state first, as a snapshot, then updates (trades and liquidations have no state).
         let hasState = key.kind != .trade && key.kind != .liquidation
-        if hasState, let last = streams[channel]!.last {
+        guard hasState else {
+            join(id, session, key, channel)
+            return nil
+        }
+        if let last = streams[channel]!.last {
             // Enqueued and joined without a suspension in between: no update can come before it or be missed.
             session.outbox.send(Self.asSnapshot(last), stream: channel, conflate: false)
-            streams[channel]!.clients[id] = session
-        } else {
-            streams[channel]!.clients[id] = session
-            // Nothing delivered here yet: the stored value (another node's or an earlier subscription's), unless an
-            // update reached this client while it was read (that update is newer and carries the full state).
-            if hasState, let stored = try? await store.get(EventPublisher.lastValueKey(key, brand: brand)),
-                streams[channel]?.clients[id] != nil, streams[channel]?.last == nil
-            {
-                session.outbox.send(Self.asSnapshot(stored.value), stream: channel, conflate: false)
-            }
+            join(id, session, key, channel)
+            return nil
         }
+        // Nothing delivered here yet: the stored value (published by this or another node). Updates that arrive
+        // while it is read are not sent to this client; the newer of the two becomes its snapshot, and updates
+        // not newer than the snapshot are skipped for it (one may still be on its way through the bus).
+        let stored = try? await store.get(EventPublisher.lastValueKey(key, brand: brand))
+        guard streams[channel] != nil else { return nil }
+        let candidates = [stored?.value, streams[channel]!.last].compactMap { $0 }
+        let newest = candidates.max { (SeqPeek.seq(in: $0) ?? -1) < (SeqPeek.seq(in: $1) ?? -1) }
+        if let newest {
+            session.outbox.send(
+                Self.asSnapshot(newest), stream: channel, conflate: false, skipThrough: SeqPeek.seq(in: newest))
+        }
+        join(id, session, key, channel)
         return nil
+    }
+
+    private func join(_ id: Int, _ session: Subscriber, _ key: StreamKey, _ channel: String) {
+        streams[channel]!.clients[id] = session
+        if let reason = rejections[channel] { session.onRejected(key, reason) }
     }
 
     func unsubscribe(_ id: Int, _ key: StreamKey) async {
@@ -113,6 +138,7 @@ actor FanoutHub {
         if streams[channel]?.clients.isEmpty == true {
             // The last local subscriber left: clean the stream's state, let the upstream linger start.
             streams[channel] = nil
+            rejections[channel] = nil
             try? await bus.unsubscribe([channel])
             await upstream.pool(for: key.venue)?.release(key)
         }
@@ -150,7 +176,9 @@ actor FanoutHub {
 
     /// The exchange refused a stream: every local subscriber hears it in the exchange's words.
     func rejected(_ key: StreamKey, reason: String) {
-        guard let stream = streams[key.channel(brand: brand)] else { return }
+        let channel = key.channel(brand: brand)
+        if streams[channel] != nil || creating.contains(channel) { rejections[channel] = reason }
+        guard let stream = streams[channel] else { return }
         for client in stream.clients.values { client.onRejected(key, reason) }
     }
 

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -139,6 +140,21 @@ public final class TickplexNode: Sendable {
         return router
     }
 
+    /// HTTP/1 with the `/ws` upgrade, behind the MAX_CLIENTS gate.
+    static func gatedServer(
+        webSocketRouter: Router<GatewayRequestContext>, maxClients: Int, stats: GatewayStats,
+        configuration: HTTP1WebSocketUpgradeChannel.Configuration
+    ) -> HTTPServerBuilder {
+        let webSocketResponder = webSocketRouter.buildResponder()
+        return HTTPServerBuilder { responder in
+            GatedWebSocketChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                maxClients: maxClients,
+                isFull: { stats.clients.value >= maxClients })
+        }
+    }
+
     /// Every service of the node, in start order (shut down in reverse: HTTP first, Redis last).
     /// `onListening` receives the bound address (useful with `PORT=0`).
     public func makeServiceGroup(
@@ -151,8 +167,8 @@ public final class TickplexNode: Sendable {
         let idle = max(1, config.clientIdleTimeoutSeconds / 2)
         let app = Application(
             router: makeRouter(),
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: wsRouter,
+            server: Self.gatedServer(
+                webSocketRouter: wsRouter, maxClients: config.maxClients, stats: gatewayStats,
                 configuration: .init(
                     ws: .init(
                         maxFrameSize: config.maxClientFrameBytes,
