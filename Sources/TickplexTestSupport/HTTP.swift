@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 
@@ -10,6 +11,17 @@ public func httpGet(port: Int, _ path: String, timeout: Duration = .seconds(10))
         let response = try await client.get(path)
         let body = response.body.map { String(buffer: $0) } ?? ""
         return (Int(response.status.code), body)
+    }
+}
+
+/// One HTTP request of any method over a real loopback connection; status, headers and body text.
+public func httpRequest(
+    port: Int, _ method: HTTPRequest.Method, _ path: String, timeout: Duration = .seconds(10)
+) async throws -> (status: Int, headers: HTTPFields, body: String) {
+    try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: timeout)) { client in
+        let response = try await client.execute(.init(path, method: method))
+        let body = response.body.map { String(buffer: $0) } ?? ""
+        return (Int(response.status.code), response.headers, body)
     }
 }
 

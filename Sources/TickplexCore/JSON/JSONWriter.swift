@@ -116,3 +116,26 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSONWriter {
+    /// Writes a parsed value back out (numbers keep their exact text).
+    public mutating func value(_ v: JSONValue) {
+        switch v {
+        case .object(let pairs):
+            beginObject()
+            for (k, value) in pairs {
+                key(k)
+                self.value(value)
+            }
+            endObject()
+        case .array(let items):
+            beginArray()
+            for item in items { value(item) }
+            endArray()
+        case .string(let s): string(s)
+        case .number(let n): number(n)
+        case .bool(let b): bool(b)
+        case .null: null()
+        }
+    }
+}

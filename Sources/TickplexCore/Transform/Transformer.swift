@@ -118,6 +118,13 @@ public struct Transformer: Sendable {
         w.endArray()
     }
 
+    /// One candle as the `data` object of a kline message (what candle history stores and serves).
+    public static func json(_ c: Candle) -> [UInt8] {
+        var w = JSONWriter(capacity: 256)
+        write(c, &w)
+        return w.bytes
+    }
+
     static func write(_ c: Candle, _ w: inout JSONWriter) {
         w.objectValue()
         w.key("interval")

@@ -72,7 +72,8 @@ final class ClientOutbox: Sendable {
         let bytes = framed
         switch state.value.queue.enqueue(bytes, stream: stream, conflate: conflate) {
         case .queued: break
-        case .conflated, .dropped: stats.conflated.add(1)
+        case .conflated: stats.conflated.add(1)
+        case .dropped: stats.dropped.add(1)
         case .overflow:
             state.value.overflowed = true
             stats.slowConsumerCloses.add(1)
@@ -133,12 +134,13 @@ final class GatewayStats: Sendable {
     let clients = Atomic<Int>(0)
     let messagesOut = Atomic<Int>(0)
     let conflated = Atomic<Int>(0)
+    let dropped = Atomic<Int>(0)
     let slowConsumerCloses = Atomic<Int>(0)
 
     var snapshot: GatewayCounters {
         GatewayCounters(
             clients: clients.value, messagesOut: messagesOut.value, conflated: conflated.value,
-            slowConsumerCloses: slowConsumerCloses.value)
+            dropped: dropped.value, slowConsumerCloses: slowConsumerCloses.value)
     }
 }
 
@@ -149,6 +151,8 @@ public struct GatewayCounters: Sendable, Equatable {
     public var messagesOut: Int
     /// Ticker/book frames replaced by a newer one (or dropped) for a client that fell behind.
     public var conflated: Int
+    /// Conflatable frames that did not fit even after conflation (the next one supersedes them).
+    public var dropped: Int
     /// Clients closed with 4008 because a trade/kline frame did not fit their queue.
     public var slowConsumerCloses: Int
 }

@@ -14,6 +14,7 @@ public final class EventPublisher: Service, Sendable {
     private let continuation: AsyncStream<UpstreamNotice>.Continuation
     private let bus: any MessageBus
     private let store: any LastValueStore
+    private let history: any CandleHistory
     private let brand: String
     private let logger: Logger
     private let counters = Counters()
@@ -24,7 +25,10 @@ public final class EventPublisher: Service, Sendable {
         control.withLock { $0 = handler }
     }
 
-    public init(bus: any MessageBus, store: any LastValueStore, brand: String, logger: Logger) {
+    public init(
+        bus: any MessageBus, store: any LastValueStore, history: any CandleHistory, brand: String, logger: Logger
+    ) {
+        self.history = history
         (notices, continuation) = AsyncStream.makeStream(of: UpstreamNotice.self, bufferingPolicy: .unbounded)
         self.bus = bus
         self.store = store
@@ -38,6 +42,8 @@ public final class EventPublisher: Service, Sendable {
     }
 
     public var published: Int { counters.published.withLock { $0 } }
+    /// Events that could not be stored or published (the bus was down).
+    public var failed: Int { counters.failed.withLock { $0 } }
 
     public func run() async throws {
         var transformer = Transformer(brand: brand)
@@ -56,6 +62,11 @@ public final class EventPublisher: Service, Sendable {
                                 try await store.set(Self.lastValueKey(encoded.key, brand: brand), bytes)
                             }
                             try await bus.publish(encoded.key.channel(brand: brand), bytes)
+                            if let candle = encoded.candle, candle.closed {
+                                try await history.add(
+                                    series: Self.historyKey(encoded.key, brand: brand), start: candle.start,
+                                    candle: ByteBuffer(bytes: Transformer.json(candle)))
+                            }
                             counters.published.withLock { $0 += 1 }
                             sinceReport += 1
                         } catch {
@@ -87,6 +98,11 @@ public final class EventPublisher: Service, Sendable {
         } onGracefulShutdown: {
             self.continuation.finish()
         }
+    }
+
+    /// `<brand>:klines:<stream>`: the closed candles of one kline stream.
+    public static func historyKey(_ key: StreamKey, brand: String) -> String {
+        "\(brand):klines:\(key.streamName(brand: brand))"
     }
 
     /// `<brand>:last:<stream>`.

@@ -18,6 +18,7 @@ public final class TickplexNode: Sendable {
     public let config: TickplexConfig
     public let bus: any MessageBus
     public let store: any LastValueStore
+    public let history: any CandleHistory
     public let redis: RedisClient?
     public let upstream: UpstreamPools
     public let publisher: EventPublisher
@@ -25,6 +26,9 @@ public final class TickplexNode: Sendable {
     public let simulator: ExchangeSimulator?
     let hub: FanoutHub
     let gatewayStats = GatewayStats()
+    let rejections = RejectionBook()
+    let sampler: StatsSampler
+    let startedAt = ContinuousClock.now
     let logger: Logger
 
     /// Builds the node; with `UPSTREAM=sim` it first starts the simulator on loopback and points every upstream
@@ -55,12 +59,15 @@ public final class TickplexNode: Sendable {
             redis = client
             bus = RedisBus(client: client, logger: logger)
             store = RedisLastValueStore(client: client, ttl: .milliseconds(config.lastValueTTLMs))
+            history = RedisCandleHistory(client: client, maxPerSeries: config.klineHistoryMax)
         } else {
             redis = nil
             bus = InProcessBus()
             store = InMemoryLastValueStore(ttl: .milliseconds(config.lastValueTTLMs))
+            history = InMemoryCandleHistory(maxPerSeries: config.klineHistoryMax)
         }
-        let publisher = EventPublisher(bus: bus, store: store, brand: config.brand, logger: logger)
+        let publisher = EventPublisher(
+            bus: bus, store: store, history: history, brand: config.brand, logger: logger)
         self.publisher = publisher
         upstream = UpstreamPools(
             urls: Self.upstreamURLs(config: config, simulator: simulator),
@@ -68,9 +75,13 @@ public final class TickplexNode: Sendable {
         ) { publisher.submit($0) }
         let hub = FanoutHub(brand: config.brand, bus: bus, store: store, upstream: upstream, logger: logger)
         self.hub = hub
+        let (stats, rejections) = (gatewayStats, self.rejections)
+        sampler = StatsSampler { (publisher.published, stats.messagesOut.value) }
         publisher.setControlHandler { notice in
             switch notice {
-            case .rejected(let key, let reason): await hub.rejected(key, reason: reason)
+            case .rejected(let key, let reason):
+                rejections.record(key, reason: reason)
+                await hub.rejected(key, reason: reason)
             case .status(let venue, _, let state): await hub.status(venue: venue, state: state)
             case .event: break
             }
@@ -137,7 +148,41 @@ public final class TickplexNode: Sendable {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         HealthRoutes(health: healthMonitor).register(on: router)
+        QuoteRoutes(config: config, store: store, upstream: upstream, rejections: rejections).register(on: router)
+        KlineRoutes(config: config, history: history).register(on: router)
+        StatsRoutes(collect: { await self.stats() }).register(on: router)
         return router
+    }
+
+    /// The `/stats` document.
+    func stats() async -> NodeStats {
+        var upstreams: [String: NodeStats.Venue] = [:]
+        for (venue, connections) in await upstream.states() {
+            upstreams[venue.rawValue] = .init(
+                connections: connections.map {
+                    .init(
+                        id: $0.id, state: $0.live ? "live" : "reconnecting", topics: $0.topics, connects: $0.sessions,
+                        malformedFrames: $0.malformedFrames)
+                }, live: connections.filter(\.live).count)
+        }
+        let counters = gatewayStats.snapshot
+        let rates = sampler.rates
+        var redisState: NodeStats.Redis?
+        if let redis {
+            let commands = await redis.status.name
+            let subscriber = await (bus as? RedisBus)?.subscriber.status.name ?? "none"
+            redisState = .init(commands: commands, subscriber: subscriber)
+        }
+        return NodeStats(
+            version: TickplexVersion.string, uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
+            simulated: config.upstream == .sim, bus: bus.kind, clients: counters.clients,
+            subscriptions: await hub.subscriptionCount, streams: await hub.streamCount,
+            messages: .init(
+                inPerSecond: (rates.inPerSecond * 10).rounded() / 10,
+                outPerSecond: (rates.outPerSecond * 10).rounded() / 10,
+                inTotal: publisher.published, outTotal: counters.messagesOut),
+            conflated: counters.conflated, dropped: counters.dropped, slowConsumerCloses: counters.slowConsumerCloses,
+            publishFailures: publisher.failed, upstreams: upstreams, redis: redisState)
     }
 
     /// HTTP/1 with the `/ws` upgrade, behind the MAX_CLIENTS gate.
@@ -194,6 +239,7 @@ public final class TickplexNode: Sendable {
         services.append(.init(service: publisher))
         services.append(.init(service: BusListener(bus: bus, hub: hub)))
         services.append(.init(service: upstream))
+        services.append(.init(service: sampler))
         services.append(.init(service: app))
         services.append(.init(service: ClientCloser(hub: hub)))
         var groupConfig = ServiceGroupConfiguration(

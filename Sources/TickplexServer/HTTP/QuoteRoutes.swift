@@ -1,0 +1,145 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TickplexBus
+import TickplexCore
+import TickplexUpstream
+
+/// `GET /v1/quote/{symbol}?venue=`: the stream's latest ticker state with its age, never stale. A symbol not
+/// streamed yet is subscribed upstream on demand and the request waits (up to QUOTE_WAIT_MS) for its first data.
+/// Each request holds an upstream reference only while it runs; the pool's linger keeps the subscription warm
+/// between requests and lets it go UPSTREAM_LINGER_S after the last one.
+struct QuoteRoutes: Sendable {
+    let config: TickplexConfig
+    let store: any LastValueStore
+    let upstream: UpstreamPools
+    let rejections: RejectionBook
+
+    static let path = "/v1/quote/:symbol"
+
+    func register(on router: Router<some RequestContext>) {
+        router.get(RouterPath(stringLiteral: Self.path)) { request, context in
+            await quote(
+                symbol: context.parameters.get("symbol"), venue: request.uri.queryParameters["venue"].map(String.init))
+        }
+        router.head(RouterPath(stringLiteral: Self.path)) { request, context in
+            let full = await quote(
+                symbol: context.parameters.get("symbol"), venue: request.uri.queryParameters["venue"].map(String.init))
+            return Response(status: full.status, headers: full.headers, body: .init())
+        }
+        MethodNotAllowed.register(Self.path, allow: "GET, HEAD", on: router)
+    }
+
+    func quote(symbol rawSymbol: String?, venue rawVenue: String?) async -> Response {
+        let symbol: String
+        let venue: Venue
+        do {
+            symbol = try RESTParameters.symbol(rawSymbol)
+            venue = try RESTParameters.venue(rawVenue, default: config.defaultVenue)
+        } catch {
+            return error.response
+        }
+        let key = StreamKey.ticker(symbol, venue)
+        let started = ContinuousClock.now
+        // Refused moments ago: answer with the exchange's words without asking it again.
+        if let reason = rejections.reason(for: key, since: started - .seconds(60)) {
+            return unknownSymbol(key, reason)
+        }
+        guard let pool = upstream.pool(for: venue) else {
+            return JSONResponse.error(.badRequest, "venue \(venue.rawValue) is not configured on this node")
+        }
+        if case .failure(let refusal) = await pool.ensureSubscribed(key) {
+            return unknownSymbol(key, refusal.reason)
+        }
+        let response = await waitForQuote(key, started: started)
+        await pool.release(key)
+        return response
+    }
+
+    private func waitForQuote(_ key: StreamKey, started: ContinuousClock.Instant) async -> Response {
+        let storeKey = EventPublisher.lastValueKey(key, brand: config.brand)
+        let deadline = started + .milliseconds(config.quoteWaitMs)
+        while true {
+            do {
+                if let stored = try await store.get(storeKey) {
+                    if stored.ageMs > config.quoteMaxAgeMs {
+                        return JSONResponse.make(
+                            .serviceUnavailable,
+                            bytes: ByteBuffer(
+                                string:
+                                    #"{"error":"stale","ageMs":\#(stored.ageMs),"maxAgeMs":\#(config.quoteMaxAgeMs)}"#))
+                    }
+                    return JSONResponse.make(.ok, bytes: Self.body(stored, key: key, brand: config.brand))
+                }
+            } catch {
+                return JSONResponse.error(.serviceUnavailable, "last-value store unavailable: \(error)")
+            }
+            if let reason = rejections.reason(for: key, since: started - .seconds(60)) {
+                return unknownSymbol(key, reason)
+            }
+            guard ContinuousClock.now < deadline else {
+                let waited = (ContinuousClock.now - started).components
+                let ms = waited.seconds * 1000 + waited.attoseconds / 1_000_000_000_000_000
+                return JSONResponse.make(
+                    .gatewayTimeout,
+                    bytes: ByteBuffer(
+                        string:
+                            #"{"error":"no data from the exchange within QUOTE_WAIT_MS","waitedMs":\#(ms),"stream":"\#(key.streamName(brand: config.brand))"}"#
+                    ))
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func unknownSymbol(_ key: StreamKey, _ reason: String) -> Response {
+        var w = JSONWriter(capacity: 200)
+        w.beginObject()
+        w.key("error")
+        w.string("unknown symbol")
+        w.key("symbol")
+        w.string(key.symbol)
+        w.key("venue")
+        w.string(key.venue.rawValue)
+        w.key("reason")
+        w.string(reason)
+        w.endObject()
+        return JSONResponse.make(.notFound, bytes: ByteBuffer(bytes: w.bytes))
+    }
+
+    /// The ticker fields at top level, then `venue`, `stream`, `ts`, `ageMs` (prices stay the exchange's strings).
+    static func body(_ stored: StoredValue, key: StreamKey, brand: String) -> ByteBuffer {
+        let message = (try? JSONParser.parse(stored.value.readableBytesView)) ?? .object([])
+        var w = JSONWriter(capacity: stored.value.readableBytes + 100)
+        w.beginObject()
+        if case .object(let fields)? = message["data"] {
+            for (k, v) in fields {
+                w.key(k)
+                w.value(v)
+            }
+        }
+        w.key("venue")
+        w.string(key.venue.rawValue)
+        w.key("stream")
+        w.string(key.streamName(brand: brand))
+        w.key("ts")
+        w.value(message["ts"] ?? .null)
+        w.key("ageMs")
+        w.int(stored.ageMs)
+        w.endObject()
+        return ByteBuffer(bytes: w.bytes)
+    }
+}
+
+/// Other methods on a REST resource: 405 with `Allow`.
+enum MethodNotAllowed {
+    static func register(_ path: String, allow: String, on router: Router<some RequestContext>) {
+        for method in [HTTPRequest.Method.post, .put, .delete, .patch, .options] {
+            router.on(RouterPath(stringLiteral: path), method: method) { _, _ in
+                var response = JSONResponse.error(.methodNotAllowed, "method not allowed; use \(allow)")
+                response.headers[.allow] = allow
+                return response
+            }
+        }
+    }
+}
