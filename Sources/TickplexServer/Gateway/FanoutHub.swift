@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import TickplexBus
 import TickplexCore
@@ -54,7 +55,14 @@ actor FanoutHub {
     /// Streams whose upstream subscription is being requested (a refusal can arrive before the stream exists).
     private var creating: Set<String> = []
 
-    init(brand: String, bus: any MessageBus, store: any LastValueStore, upstream: UpstreamPools, logger: Logger) {
+    /// Bus receive → handed to the last client socket of each event loop.
+    private let latency: Metrics.Timer?
+
+    init(
+        brand: String, bus: any MessageBus, store: any LastValueStore, upstream: UpstreamPools,
+        latency: Metrics.Timer? = nil, logger: Logger
+    ) {
+        self.latency = latency
         self.brand = brand
         self.bus = bus
         self.store = store
@@ -159,7 +167,7 @@ actor FanoutHub {
     }
 
     /// A bus message: the same buffer to every local subscriber, one hop to each event loop that serves some.
-    func deliver(_ message: BusMessage) {
+    func deliver(_ message: BusMessage, receivedAt: NIODeadline = .now()) {
         guard streams[message.channel] != nil else { return }
         streams[message.channel]!.last = message.payload
         let kind = streams[message.channel]!.key.kind
@@ -168,8 +176,10 @@ actor FanoutHub {
         let (framed, channel) = (ServerTextFrame.encode(message.payload), message.channel)
         for group in streams[message.channel]!.loopGroups() {
             let outboxes = group.outboxes
+            let latency = self.latency
             group.loop.execute {
                 for outbox in outboxes { outbox.offer(framed, stream: channel, conflate: conflate) }
+                latency?.recordNanoseconds((NIODeadline.now() - receivedAt).nanoseconds)
             }
         }
     }

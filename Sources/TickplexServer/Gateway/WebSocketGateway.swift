@@ -146,7 +146,7 @@ struct BusListener: Service {
         // Cancelling the iteration ends it at shutdown; the bus stream has no other end.
         await cancelWhenGracefulShutdown {
             for await message in bus.messages {
-                await hub.deliver(message)
+                await hub.deliver(message, receivedAt: .now())
             }
         }
     }

@@ -21,6 +21,13 @@ public final class EventPublisher: Service, Sendable {
     /// Refusals and connection states go to the hub once it exists (it is built after the publisher).
     private let control = Mutex<(@Sendable (UpstreamNotice) async -> Void)?>(nil)
 
+    /// Ticker prices as they pass (stream name, price text), for the metrics gauges.
+    private let priceObserver = Mutex<(@Sendable (String, String) -> Void)?>(nil)
+
+    public func setPriceObserver(_ observer: @escaping @Sendable (String, String) -> Void) {
+        priceObserver.withLock { $0 = observer }
+    }
+
     public func setControlHandler(_ handler: @escaping @Sendable (UpstreamNotice) async -> Void) {
         control.withLock { $0 = handler }
     }
@@ -55,6 +62,11 @@ public final class EventPublisher: Service, Sendable {
                 switch notice {
                 case .event(let event):
                     let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
+                    if case .ticker(let ticker) = event.payload, let price = ticker.price,
+                        let observe = priceObserver.withLock({ $0 })
+                    {
+                        observe(event.key.streamName(brand: brand), price)
+                    }
                     for encoded in transformer.encode(event, receivedAt: receivedAt) {
                         let bytes = ByteBuffer(bytes: encoded.json)
                         do {

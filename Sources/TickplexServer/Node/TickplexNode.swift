@@ -27,6 +27,7 @@ public final class TickplexNode: Sendable {
     let hub: FanoutHub
     let gatewayStats = GatewayStats()
     let rejections = RejectionBook()
+    let metrics: NodeMetrics
     let sampler: StatsSampler
     let startedAt = ContinuousClock.now
     let logger: Logger
@@ -73,7 +74,12 @@ public final class TickplexNode: Sendable {
             urls: Self.upstreamURLs(config: config, simulator: simulator),
             linger: .seconds(config.upstreamLingerSeconds), logger: logger
         ) { publisher.submit($0) }
-        let hub = FanoutHub(brand: config.brand, bus: bus, store: store, upstream: upstream, logger: logger)
+        let metrics = NodeMetrics(maxPriceStreams: config.metricsMaxStreams)
+        self.metrics = metrics
+        publisher.setPriceObserver { stream, price in metrics.recordPrice(stream: stream, price: price) }
+        let hub = FanoutHub(
+            brand: config.brand, bus: bus, store: store, upstream: upstream, latency: metrics.fanoutLatency,
+            logger: logger)
         self.hub = hub
         let (stats, rejections) = (gatewayStats, self.rejections)
         sampler = StatsSampler { (publisher.published, stats.messagesOut.value) }
@@ -151,6 +157,12 @@ public final class TickplexNode: Sendable {
         QuoteRoutes(config: config, store: store, upstream: upstream, rejections: rejections).register(on: router)
         KlineRoutes(config: config, history: history).register(on: router)
         StatsRoutes(collect: { await self.stats() }).register(on: router)
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.scrape(await self.stats()))))
+        }
         return router
     }
 
