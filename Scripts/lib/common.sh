@@ -35,3 +35,8 @@ ensure_hiredis() {
 ensure_redis_server() {
     ensure_apt "command -v redis-server && command -v redis-cli" redis-server redis-tools
 }
+
+# The live-page test loads / in headless Chromium (Debian's package).
+ensure_chromium() {
+    ensure_apt "command -v chromium || command -v chromium-browser" chromium
+}

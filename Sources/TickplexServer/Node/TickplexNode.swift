@@ -154,6 +154,7 @@ public final class TickplexNode: Sendable {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         HealthRoutes(health: healthMonitor).register(on: router)
+        LivePage.register(on: router)
         QuoteRoutes(config: config, store: store, upstream: upstream, rejections: rejections).register(on: router)
         KlineRoutes(config: config, history: history).register(on: router)
         StatsRoutes(collect: { await self.stats() }).register(on: router)
