@@ -12,15 +12,8 @@ struct NodeStats: Encodable, Sendable {
         var inTotal: Int
         var outTotal: Int
     }
-    struct UpstreamConnection: Encodable, Sendable {
-        var id: Int
-        var state: String
-        var topics: Int
-        var connects: Int
-        var malformedFrames: Int
-    }
     struct Venue: Encodable, Sendable {
-        var connections: [UpstreamConnection]
+        var connections: [HealthReport.UpstreamConnectionReport]
         var live: Int
     }
     struct Redis: Encodable, Sendable {

@@ -26,12 +26,21 @@ struct HealthReport: Encodable, Sendable {
     var simulated: Bool
     var redis: RedisReport?
 
+    /// One upstream connection as `/health` and `/stats` show it.
     struct UpstreamConnectionReport: Encodable, Sendable {
         var id: Int
         var state: String
         var topics: Int
         var connects: Int
         var malformedFrames: Int
+
+        init(_ c: UpstreamPool.ConnectionState) {
+            id = c.id
+            state = c.live ? "live" : "reconnecting"
+            topics = c.topics
+            connects = c.sessions
+            malformedFrames = c.malformedFrames
+        }
     }
 
     /// Per venue, its connections (a venue nobody asked for has none).
@@ -60,11 +69,7 @@ struct HealthMonitor: Sendable {
         }
         var upstreams: [String: [HealthReport.UpstreamConnectionReport]] = [:]
         for (venue, connections) in await upstream.states() {
-            upstreams[venue.rawValue] = connections.map {
-                .init(
-                    id: $0.id, state: $0.live ? "live" : "reconnecting", topics: $0.topics, connects: $0.sessions,
-                    malformedFrames: $0.malformedFrames)
-            }
+            upstreams[venue.rawValue] = connections.map(HealthReport.UpstreamConnectionReport.init)
             for c in connections where !c.live {
                 reasons.append("upstream \(venue.rawValue) connection \(c.id): reconnecting")
             }

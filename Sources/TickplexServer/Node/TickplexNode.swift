@@ -172,11 +172,8 @@ public final class TickplexNode: Sendable {
         var upstreams: [String: NodeStats.Venue] = [:]
         for (venue, connections) in await upstream.states() {
             upstreams[venue.rawValue] = .init(
-                connections: connections.map {
-                    .init(
-                        id: $0.id, state: $0.live ? "live" : "reconnecting", topics: $0.topics, connects: $0.sessions,
-                        malformedFrames: $0.malformedFrames)
-                }, live: connections.filter(\.live).count)
+                connections: connections.map(HealthReport.UpstreamConnectionReport.init),
+                live: connections.filter(\.live).count)
         }
         let counters = gatewayStats.snapshot
         let rates = sampler.rates
