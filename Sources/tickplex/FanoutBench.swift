@@ -37,7 +37,7 @@ struct FanoutBench: AsyncParsableCommand {
             "MAX_CLIENTS": "\(clients + 100)", "LOG_LEVEL": "info",
         ]
         if bus == "redis" {
-            let port = try await freePort()
+            let port = try await Self.freePort()
             redis = try ChildProcess(
                 "/usr/bin/env",
                 ["redis-server", "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], [:])
@@ -131,7 +131,7 @@ struct FanoutBench: AsyncParsableCommand {
         }
     }
 
-    private func freePort() async throws -> Int {
+    static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).get()
         let port = channel.localAddress!.port!

@@ -26,8 +26,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
-        var remaining: Int
-        var replies: [RESPValue]
+        let replyCount: Int
         let commandName: String
         let promise: EventLoopPromise<[RESPValue]>
         let deadline: NIODeadline
@@ -37,6 +36,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private let commandTimeout: TimeAmount
     private let onPush: (@Sendable (RedisPubSubMessage) -> Void)?
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
+    /// The replies of the head request, collected here rather than in `pending`: appending through the buffer's
+    /// subscript copies the array each time (quadratic for a long pipeline).
+    private var headReplies: [RESPValue] = []
     private var timer: Scheduled<Void>?
     private var closedError: RedisError?
 
@@ -58,7 +60,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         }
         pending.append(
             Pending(
-                remaining: request.replyCount, replies: [], commandName: request.commandName,
+                replyCount: request.replyCount, commandName: request.commandName,
                 promise: request.promise, deadline: .now() + commandTimeout))
         if request.replyCount == 0 { completeHead() }
         armTimer(context: context)
@@ -76,9 +78,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             fail(context: context, with: .protocolError(address: address, reason: "unexpected reply \(value)"))
             return
         }
-        pending[pending.startIndex].replies.append(value)
-        pending[pending.startIndex].remaining -= 1
-        if pending[pending.startIndex].remaining == 0 { completeHead() }
+        if headReplies.isEmpty { headReplies.reserveCapacity(pending[pending.startIndex].replyCount) }
+        headReplies.append(value)
+        if headReplies.count == pending[pending.startIndex].replyCount { completeHead() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -106,7 +108,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     private func completeHead() {
         let done = pending.removeFirst()
-        done.promise.succeed(done.replies)
+        let replies = headReplies
+        headReplies = []
+        done.promise.succeed(replies)
     }
 
     private func fail(context: ChannelHandlerContext, with error: RedisError) {
@@ -119,6 +123,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         if closedError == nil { closedError = error }
         timer?.cancel()
         timer = nil
+        headReplies = []
         while let p = pending.popFirst() { p.promise.fail(error) }
     }
 

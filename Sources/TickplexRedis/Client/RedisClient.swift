@@ -8,6 +8,8 @@ import ServiceLifecycle
 public final class RedisClient: Service, Sendable {
     private let manager: RedisConnectionManager
     public var configuration: RedisConfiguration { manager.configuration }
+    /// The event loop the connection lives on.
+    public var eventLoop: any EventLoop { manager.eventLoop }
 
     public init(
         configuration: RedisConfiguration, logger: Logger = Logger(label: "tickplex.redis"),
@@ -28,15 +30,20 @@ public final class RedisClient: Service, Sendable {
     /// Pipelines the commands in one write; replies come back in order (error replies as `.error` values).
     public func send(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
+        return try await RedisConnection.await(enqueue(commands), address: configuration.address)
+    }
+
+    /// Writes the commands without waiting for their replies: calls made one after another (from one task) reach
+    /// Redis in that order, so a caller can keep many batches in flight. The future fails with `RedisError`.
+    public func enqueue(_ commands: [RedisCommand]) -> EventLoopFuture<[RESPValue]> {
         // Encode off the event loop; only the write itself runs there.
         var encoder = RedisCommandEncoder()
         var bytes = ByteBufferAllocator().buffer(capacity: commands.count * 64)
         for command in commands { encoder.encode(command, into: &bytes) }
         let payload = bytes
         let count = commands.count
-        let name = commands[0].name
-        let future = manager.withConnection { $0.write(payload, replyCount: count, commandName: name) }
-        return try await RedisConnection.await(future, address: configuration.address)
+        let name = commands.first?.name ?? "?"
+        return manager.withConnection { $0.write(payload, replyCount: count, commandName: name) }
     }
 
     public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {

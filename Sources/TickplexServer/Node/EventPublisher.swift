@@ -12,9 +12,7 @@ import TickplexUpstream
 public final class EventPublisher: Service, Sendable {
     public let notices: AsyncStream<UpstreamNotice>
     private let continuation: AsyncStream<UpstreamNotice>.Continuation
-    private let bus: any MessageBus
-    private let store: any LastValueStore
-    private let history: any CandleHistory
+    private let writer: Mutex<(any EventWriter)?>
     private let brand: String
     private let logger: Logger
     private let counters = Counters()
@@ -32,15 +30,37 @@ public final class EventPublisher: Service, Sendable {
         control.withLock { $0 = handler }
     }
 
-    public init(
+    /// Publishes through `DirectEventWriter(bus:store:history:)`.
+    public convenience init(
         bus: any MessageBus, store: any LastValueStore, history: any CandleHistory, brand: String, logger: Logger
     ) {
-        self.history = history
+        self.init(brand: brand, logger: logger)
+        setWriter(DirectEventWriter(bus: bus, store: store, history: history))
+    }
+
+    /// The writer is set after init when it reports its failures back here (`recordFailure`).
+    public init(brand: String, logger: Logger) {
+        writer = Mutex(nil)
         (notices, continuation) = AsyncStream.makeStream(of: UpstreamNotice.self, bufferingPolicy: .unbounded)
-        self.bus = bus
-        self.store = store
         self.brand = brand
         self.logger = logger
+    }
+
+    public func setWriter(_ writer: any EventWriter) { self.writer.withLock { $0 = writer } }
+
+    /// A store or publish that failed (the bus is down): counted, and said at most once per 10 s, not per event.
+    public func recordFailure(_ error: any Error) {
+        let failed = counters.failed.withLock { n -> Int in
+            n += 1
+            return n
+        }
+        let now = ContinuousClock.now
+        let due = counters.lastFailureLog.withLock { last -> Bool in
+            guard now - last >= .seconds(10) else { return false }
+            last = now
+            return true
+        }
+        if due { logger.warning("publishing fails (\(failed) so far): \(error)") }
     }
 
     /// Thread-safe entry point for the upstream pools.
@@ -56,7 +76,6 @@ public final class EventPublisher: Service, Sendable {
         var transformer = Transformer(brand: brand)
         var lastReport = ContinuousClock.now
         var sinceReport = 0
-        var lastFailureLog = ContinuousClock.now - .seconds(60)
         await withGracefulShutdownHandler {
             for await notice in notices {
                 switch notice {
@@ -67,30 +86,25 @@ public final class EventPublisher: Service, Sendable {
                     {
                         observe(event.key.streamName(brand: brand), price)
                     }
+                    guard let writer = writer.withLock({ $0 }) else { continue }
                     for encoded in transformer.encode(event, receivedAt: receivedAt) {
                         let bytes = ByteBuffer(bytes: encoded.json)
+                        let hasState = encoded.key.kind != .trade && encoded.key.kind != .liquidation
+                        var outgoing = OutgoingEvent(
+                            channel: encoded.key.channel(brand: brand), payload: bytes,
+                            lastValueKey: hasState ? Self.lastValueKey(encoded.key, brand: brand) : nil)
+                        if let candle = encoded.candle, candle.closed {
+                            outgoing.candle = (
+                                Self.historyKey(encoded.key, brand: brand), candle.start,
+                                ByteBuffer(bytes: Transformer.json(candle))
+                            )
+                        }
                         do {
-                            if encoded.key.kind != .trade && encoded.key.kind != .liquidation {
-                                try await store.set(Self.lastValueKey(encoded.key, brand: brand), bytes)
-                            }
-                            try await bus.publish(encoded.key.channel(brand: brand), bytes)
-                            if let candle = encoded.candle, candle.closed {
-                                try await history.add(
-                                    series: Self.historyKey(encoded.key, brand: brand), start: candle.start,
-                                    candle: ByteBuffer(bytes: Transformer.json(candle)))
-                            }
+                            try await writer.write(outgoing)
                             counters.published.withLock { $0 += 1 }
                             sinceReport += 1
                         } catch {
-                            // While the bus is down every event fails: say so once per 10 s, not per event.
-                            let failed = counters.failed.withLock { n -> Int in
-                                n += 1
-                                return n
-                            }
-                            if ContinuousClock.now - lastFailureLog >= .seconds(10) {
-                                logger.warning("publishing fails (\(failed) so far): \(error)")
-                                lastFailureLog = ContinuousClock.now
-                            }
+                            recordFailure(error)
                         }
                     }
                 case .rejected(let key, let reason):
@@ -126,4 +140,5 @@ public final class EventPublisher: Service, Sendable {
 private final class Counters: Sendable {
     let published = Mutex(0)
     let failed = Mutex(0)
+    let lastFailureLog = Mutex(ContinuousClock.now - .seconds(60))
 }

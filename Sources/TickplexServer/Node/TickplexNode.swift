@@ -67,8 +67,16 @@ public final class TickplexNode: Sendable {
             store = InMemoryLastValueStore(ttl: .milliseconds(config.lastValueTTLMs))
             history = InMemoryCandleHistory(maxPerSeries: config.klineHistoryMax)
         }
-        let publisher = EventPublisher(
-            bus: bus, store: store, history: history, brand: config.brand, logger: logger)
+        let publisher = EventPublisher(brand: config.brand, logger: logger)
+        if let redis {
+            // Redis: each event's commands pipelined, many events in flight (no round trip per command).
+            publisher.setWriter(
+                PipelinedRedisEventWriter(
+                    client: redis, lastValueTTL: .milliseconds(config.lastValueTTLMs),
+                    historyMax: config.klineHistoryMax, onFailure: { publisher.recordFailure($0) }))
+        } else {
+            publisher.setWriter(DirectEventWriter(bus: bus, store: store, history: history))
+        }
         self.publisher = publisher
         upstream = UpstreamPools(
             urls: Self.upstreamURLs(config: config, simulator: simulator),

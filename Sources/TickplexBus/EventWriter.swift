@@ -1,0 +1,152 @@
+import NIOCore
+import Synchronization
+import TickplexRedis
+
+/// One encoded event on its way out: the stream's last value (when it has state), the bus message, and a closed
+/// candle for history.
+public struct OutgoingEvent: Sendable {
+    public var channel: String
+    public var payload: ByteBuffer
+    /// Set for streams with state (ticker, book, kline): the event becomes the stream's last value.
+    public var lastValueKey: String?
+    /// A closed candle: its history series, start and JSON.
+    public var candle: (series: String, start: Int64, json: ByteBuffer)?
+
+    public init(
+        channel: String, payload: ByteBuffer, lastValueKey: String?,
+        candle: (series: String, start: Int64, json: ByteBuffer)? = nil
+    ) {
+        self.channel = channel
+        self.payload = payload
+        self.lastValueKey = lastValueKey
+        self.candle = candle
+    }
+}
+
+/// Where the publisher sends each event. Called from one task, in event order.
+public protocol EventWriter: Sendable {
+    /// Sends one event; it may return before the writes are acknowledged (a failure is then counted through
+    /// `onFailure`), but it keeps their order.
+    func write(_ event: OutgoingEvent) async throws
+}
+
+/// The stores and the bus, awaited one after the other (in-process mode: nothing to wait for).
+public struct DirectEventWriter: EventWriter {
+    let bus: any MessageBus
+    let store: any LastValueStore
+    let history: any CandleHistory
+
+    public init(bus: any MessageBus, store: any LastValueStore, history: any CandleHistory) {
+        self.bus = bus
+        self.store = store
+        self.history = history
+    }
+
+    public func write(_ event: OutgoingEvent) async throws {
+        if let key = event.lastValueKey { try await store.set(key, event.payload) }
+        try await bus.publish(event.channel, event.payload)
+        if let candle = event.candle {
+            try await history.add(series: candle.series, start: candle.start, candle: candle.json)
+        }
+    }
+}
+
+/// Redis mode: each event becomes its commands (`SET … PX`, `PUBLISH`, and for a closed candle the history update,
+/// the same keys as `RedisLastValueStore`, `RedisBus` and `RedisCandleHistory`), appended to a pending batch. One
+/// batch is in flight at a time: the first event goes out at once; events that arrive while its replies are on the
+/// way gather and go out together when they come back (self-clocking, like Nagle's algorithm without a timer), so
+/// a busy publisher costs one loop hop and one write per round trip instead of per event, and nobody waits for
+/// replies. Past `maxPending` unsent events the publisher waits for the batch in flight (backpressure instead of
+/// unbounded memory).
+public final class PipelinedRedisEventWriter: EventWriter {
+    private struct State {
+        var pending: [RedisCommand] = []
+        var pendingEvents = 0
+        /// A flush is scheduled on the loop, or a batch is written and not yet answered.
+        var busy = false
+        var inFlight: EventLoopFuture<[RESPValue]>?
+        var batches = 0
+    }
+
+    /// Pipelined writes so far (each carries every event that was pending).
+    public var batches: Int { state.withLock { $0.batches } }
+
+    private let client: RedisClient
+    private let lastValueTTLMs: Int
+    private let historyMax: Int
+    private let maxPending: Int
+    private let onFailure: @Sendable (any Error) -> Void
+    private let state = Mutex(State())
+
+    public init(
+        client: RedisClient, lastValueTTL: Duration, historyMax: Int, maxPending: Int = 8192,
+        onFailure: @escaping @Sendable (any Error) -> Void
+    ) {
+        self.client = client
+        lastValueTTLMs = Int(lastValueTTL.milliseconds)
+        self.historyMax = historyMax
+        self.maxPending = maxPending
+        self.onFailure = onFailure
+    }
+
+    public func write(_ event: OutgoingEvent) async throws {
+        let commands = commands(for: event)
+        let (schedule, waitFor) = state.withLock { s -> (Bool, EventLoopFuture<[RESPValue]>?) in
+            s.pending.append(contentsOf: commands)
+            s.pendingEvents += 1
+            let schedule = !s.busy
+            s.busy = true
+            return (schedule, s.pendingEvents > maxPending ? s.inFlight : nil)
+        }
+        if schedule { client.eventLoop.execute { self.flush() } }
+        if let waitFor { _ = try? await waitFor.get() }
+    }
+
+    /// On the Redis loop: everything pending as one pipelined write; when it is answered, the next.
+    private func flush() {
+        let commands = state.withLock { s -> [RedisCommand] in
+            defer {
+                s.pending.removeAll(keepingCapacity: true)
+                s.pendingEvents = 0
+            }
+            if s.pending.isEmpty { s.busy = false }
+            return s.pending
+        }
+        guard !commands.isEmpty else { return }
+        let future = client.enqueue(commands)
+        state.withLock {
+            $0.inFlight = future
+            $0.batches += 1
+        }
+        future.whenComplete { result in
+            switch result {
+            case .failure(let error): self.onFailure(error)
+            case .success(let replies):
+                for case .error(let message) in replies {
+                    self.onFailure(
+                        RedisError.server(
+                            address: self.client.configuration.address, command: "pipeline", reply: message))
+                }
+            }
+            self.state.withLock { $0.inFlight = nil }
+            self.flush()
+        }
+    }
+
+    private func commands(for event: OutgoingEvent) -> [RedisCommand] {
+        var commands: [RedisCommand] = []
+        commands.reserveCapacity(5)
+        if let key = event.lastValueKey {
+            commands.append(RedisCommand("SET", .string(key), .bytes(event.payload), "PX", .integer(lastValueTTLMs)))
+        }
+        commands.append(RedisCommand("PUBLISH", .string(event.channel), .bytes(event.payload)))
+        if let candle = event.candle {
+            let score = RedisArgument.string(String(candle.start))
+            commands.append(RedisCommand("ZREMRANGEBYSCORE", .string(candle.series), score, score))
+            commands.append(RedisCommand("ZADD", .string(candle.series), score, .bytes(candle.json)))
+            commands.append(
+                RedisCommand("ZREMRANGEBYRANK", .string(candle.series), "0", .string(String(-(historyMax + 1)))))
+        }
+        return commands
+    }
+}
