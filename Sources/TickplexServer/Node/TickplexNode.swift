@@ -131,7 +131,7 @@ public final class TickplexNode: Sendable {
         if let url = config.redisURL {
             lines.append("bus: redis pub/sub at \(url); last values and candles in redis")
         } else {
-            lines.append("bus: in-process (no REDIS_URL set): single node, last values in memory")
+            lines.append("bus: in-process (no REDIS_URL set): single node, last values and candle history in memory")
         }
         switch config.upstream {
         case .sim:
