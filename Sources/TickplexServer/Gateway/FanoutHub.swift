@@ -103,7 +103,6 @@ actor FanoutHub {
                 logger.warning("bus subscribe \(channel) failed: \(error); it is retried when the bus reconnects")
             }
         }
-        venuesByClient[id, default: [:]][key.venue, default: 0] += 1
         // The latest state first, as a snapshot, then updates (trades and liquidations have no state).
         let hasState = key.kind != .trade && key.kind != .liquidation
         guard hasState else {
@@ -120,7 +119,8 @@ actor FanoutHub {
         // while it is read are not sent to this client; the newer of the two becomes its snapshot, and updates
         // not newer than the snapshot are skipped for it (one may still be on its way through the bus).
         let stored = try? await store.get(EventPublisher.lastValueKey(key, brand: brand))
-        guard streams[channel] != nil else { return nil }
+        // The stream's other subscribers all left while the value was read (and released it): start over.
+        guard streams[channel] != nil else { return await subscribe(id, session, key) }
         let candidates = [stored?.value, streams[channel]!.last].compactMap { $0 }
         let newest = candidates.max { (SeqPeek.seq(in: $0) ?? -1) < (SeqPeek.seq(in: $1) ?? -1) }
         if let newest {
@@ -133,6 +133,7 @@ actor FanoutHub {
 
     private func join(_ id: Int, _ session: Subscriber, _ key: StreamKey, _ channel: String) {
         streams[channel]!.clients[id] = session
+        venuesByClient[id, default: [:]][key.venue, default: 0] += 1
         if let reason = rejections[channel] { session.onRejected(key, reason) }
     }
 
