@@ -105,7 +105,10 @@ struct KlineHistoryTests {
         let to = (before.last!["start"] as! NSNumber).intValue
         // A new node on the same Redis, nothing subscribed: the same candles.
         let second: String = try await withNode(["REDIS_URL": server.url]) { port, _ in
-            try await httpGet(port: port, "/v1/klines?symbol=BTCUSDT&interval=1m&to=\(to)").body
+            // The node listens before its Redis connection is up (history answers 503 until then).
+            let path = "/v1/klines?symbol=BTCUSDT&interval=1m&to=\(to)"
+            #expect(await eventually { (try? await httpGet(port: port, path))?.status == 200 })
+            return try await httpGet(port: port, path).body
         }
         let after = try #require(jsonObject(second)?["candles"] as? [[String: Any]])
         #expect(after.count == before.count)
