@@ -52,7 +52,7 @@ public struct DirectEventWriter: EventWriter {
 }
 
 /// Redis mode: each event becomes its commands (`SET … PX`, `PUBLISH`, and for a closed candle the history update,
-/// the same keys as `RedisLastValueStore`, `RedisBus` and `RedisCandleHistory`), appended to a pending batch. One
+/// built by `RedisLastValueStore`, `RedisCommand.publish` and `RedisCandleHistory`), appended to a pending batch. One
 /// batch is in flight at a time: the first event goes out at once; events that arrive while its replies are on the
 /// way gather and go out together when they come back (self-clocking, like Nagle's algorithm without a timer), so
 /// a busy publisher costs one loop hop and one write per round trip instead of per event, and nobody waits for
@@ -72,7 +72,7 @@ public final class PipelinedRedisEventWriter: EventWriter {
     public var batches: Int { state.withLock { $0.batches } }
 
     private let client: RedisClient
-    private let lastValueTTLMs: Int
+    private let lastValueTTL: Duration
     private let historyMax: Int
     private let maxPending: Int
     private let onFailure: @Sendable (any Error) -> Void
@@ -83,7 +83,7 @@ public final class PipelinedRedisEventWriter: EventWriter {
         onFailure: @escaping @Sendable (any Error) -> Void
     ) {
         self.client = client
-        lastValueTTLMs = Int(lastValueTTL.milliseconds)
+        self.lastValueTTL = lastValueTTL
         self.historyMax = historyMax
         self.maxPending = maxPending
         self.onFailure = onFailure
@@ -135,17 +135,13 @@ public final class PipelinedRedisEventWriter: EventWriter {
 
     private func commands(for event: OutgoingEvent) -> [RedisCommand] {
         var commands: [RedisCommand] = []
-        commands.reserveCapacity(5)
         if let key = event.lastValueKey {
-            commands.append(RedisCommand("SET", .string(key), .bytes(event.payload), "PX", .integer(lastValueTTLMs)))
+            commands.append(RedisLastValueStore.setCommand(key, event.payload, ttl: lastValueTTL))
         }
-        commands.append(RedisCommand("PUBLISH", .string(event.channel), .bytes(event.payload)))
+        commands.append(.publish(event.channel, event.payload))
         if let candle = event.candle {
-            let score = RedisArgument.string(String(candle.start))
-            commands.append(RedisCommand("ZREMRANGEBYSCORE", .string(candle.series), score, score))
-            commands.append(RedisCommand("ZADD", .string(candle.series), score, .bytes(candle.json)))
-            commands.append(
-                RedisCommand("ZREMRANGEBYRANK", .string(candle.series), "0", .string(String(-(historyMax + 1)))))
+            commands += RedisCandleHistory.addCommands(
+                series: candle.series, start: candle.start, candle: candle.json, maxPerSeries: historyMax)
         }
         return commands
     }

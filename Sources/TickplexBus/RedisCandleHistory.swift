@@ -14,17 +14,25 @@ public final class RedisCandleHistory: CandleHistory {
     }
 
     public func add(series: String, start: Int64, candle: ByteBuffer) async throws {
+        let commands = Self.addCommands(series: series, start: start, candle: candle, maxPerSeries: maxPerSeries)
+        for (reply, command) in zip(try await client.send(commands), commands) {
+            if case .error(let message) = reply {
+                throw RedisError.server(address: client.configuration.address, command: command.name, reply: message)
+            }
+        }
+    }
+
+    /// Replace the candle at `start`, then trim to the newest `maxPerSeries` (also pipelined by
+    /// `PipelinedRedisEventWriter`).
+    public static func addCommands(series: String, start: Int64, candle: ByteBuffer, maxPerSeries: Int)
+        -> [RedisCommand]
+    {
         let score = RedisArgument.string(String(start))
-        let replies = try await client.send([
+        return [
             RedisCommand("ZREMRANGEBYSCORE", .string(series), score, score),
             RedisCommand("ZADD", .string(series), score, .bytes(candle)),
             RedisCommand("ZREMRANGEBYRANK", .string(series), "0", .string(String(-(maxPerSeries + 1)))),
-        ])
-        for (reply, name) in zip(replies, ["ZREMRANGEBYSCORE", "ZADD", "ZREMRANGEBYRANK"]) {
-            if case .error(let message) = reply {
-                throw RedisError.server(address: client.configuration.address, command: name, reply: message)
-            }
-        }
+        ]
     }
 
     public func range(series: String, from: Int64?, to: Int64?, limit: Int) async throws -> [ByteBuffer] {

@@ -13,7 +13,15 @@ public final class RedisLastValueStore: LastValueStore {
     }
 
     public func set(_ key: String, _ value: ByteBuffer) async throws {
-        try await client.command("SET", .string(key), .bytes(value), "PX", .integer(Int(ttl.milliseconds)))
+        let reply = try await client.send(Self.setCommand(key, value, ttl: ttl))
+        if case .error(let message) = reply {
+            throw RedisError.server(address: client.configuration.address, command: "SET", reply: message)
+        }
+    }
+
+    /// `SET key value PX ttl` (also pipelined by `PipelinedRedisEventWriter`).
+    public static func setCommand(_ key: String, _ value: ByteBuffer, ttl: Duration) -> RedisCommand {
+        RedisCommand("SET", .string(key), .bytes(value), "PX", .integer(Int(ttl.milliseconds)))
     }
 
     public func get(_ key: String) async throws -> StoredValue? {
