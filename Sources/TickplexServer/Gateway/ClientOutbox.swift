@@ -45,7 +45,7 @@ final class ClientOutbox: Sendable {
         let framed = ServerTextFrame.encode(payload)
         let apply = {
             if let skipThrough, let stream { self.state.value.skipThrough[stream] = skipThrough }
-            self.offer(framed, stream: stream, conflate: conflate)
+            self.stats.messagesOut.add(self.offer(framed, stream: stream, conflate: conflate))
         }
         if eventLoop.inEventLoop {
             apply()
@@ -54,23 +54,23 @@ final class ClientOutbox: Sendable {
         }
     }
 
-    /// On the loop: write the framed bytes now, or queue them behind what is pending.
-    func offer(_ framed: ByteBuffer, stream: String?, conflate: Bool) {
-        if state.value.closed || state.value.overflowed { return }
+    /// On the loop: write the framed bytes now, or queue them behind what is pending (they go out when the
+    /// channel turns writable). Returns the frames handed to the socket (0 or 1), for the caller to count once
+    /// per pass rather than per client.
+    func offer(_ framed: ByteBuffer, stream: String?, conflate: Bool) -> Int {
+        if state.value.closed || state.value.overflowed { return 0 }
         if !state.value.skipThrough.isEmpty, let stream, let through = state.value.skipThrough[stream],
             !Self.isSnapshot(framed)
         {
-            if let seq = SeqPeek.seq(in: framed), seq <= through { return }
+            if let seq = SeqPeek.seq(in: framed), seq <= through { return 0 }
             state.value.skipThrough[stream] = nil
         }
         if state.value.queue.isEmpty && channel.isWritable {
-            guard let encoder = encoderContext() else { return }
+            guard let encoder = encoderContext() else { return 0 }
             encoder.writeAndFlush(NIOAny(framed), promise: nil)
-            stats.messagesOut.add(1)
-            return
+            return 1
         }
-        let bytes = framed
-        switch state.value.queue.enqueue(bytes, stream: stream, conflate: conflate) {
+        switch state.value.queue.enqueue(framed, stream: stream, conflate: conflate) {
         case .queued: break
         case .conflated: stats.conflated.add(1)
         case .dropped: stats.dropped.add(1)
@@ -78,19 +78,22 @@ final class ClientOutbox: Sendable {
             state.value.overflowed = true
             stats.slowConsumerCloses.add(1)
             onOverflow()
-            return
         }
-        if channel.isWritable { drain() }
+        return 0
     }
 
     /// On the loop, when the channel turns writable: everything pending, in order, one flush.
     func drain() {
-        guard !state.value.closed, !state.value.overflowed, !state.value.queue.isEmpty else { return }
-        guard let encoder = encoderContext() else { return }
+        stats.messagesOut.add(drainPending())
+    }
+
+    private func drainPending() -> Int {
+        guard !state.value.closed, !state.value.overflowed, !state.value.queue.isEmpty else { return 0 }
+        guard let encoder = encoderContext() else { return 0 }
         let frames = state.value.queue.drain()
         for frame in frames { encoder.write(NIOAny(frame), promise: nil) }
         encoder.flush()
-        stats.messagesOut.add(frames.count)
+        return frames.count
     }
 
     /// Stops all further writes (the client is closing).

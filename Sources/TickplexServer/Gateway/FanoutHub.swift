@@ -17,6 +17,8 @@ actor FanoutHub {
         }
         /// The newest payload this node delivered: a joining client's snapshot, in order with the updates after it.
         var last: ByteBuffer?
+        /// When this node asked the exchange for it: a refusal recorded since then is this stream's.
+        var requestedAt: ContinuousClock.Instant
         /// The clients grouped by event loop, rebuilt after membership changes: one hop per loop per message.
         var byLoop: [(loop: any EventLoop, outboxes: [ClientOutbox])]?
 
@@ -49,19 +51,21 @@ actor FanoutHub {
     private var streams: [String: Stream] = [:]
     private var venuesByClient: [Int: [Venue: Int]] = [:]
     private var clients: [Int: Subscriber] = [:]
-    /// Streams the exchange refused, with its words: kept while the stream exists, so that a client joining (or the
-    /// client whose subscription was still being set up when the refusal came) hears it too.
-    private var rejections: [String: String] = [:]
-    /// Streams whose upstream subscription is being requested (a refusal can arrive before the stream exists).
-    private var creating: Set<String> = []
+    /// The exchange's refusals (recorded by the node as they arrive): a client joining a refused stream, or the
+    /// one whose subscription was still being set up when the refusal came, hears it too.
+    private let refusals: RejectionBook
+    /// Frames handed to client sockets are counted once per event-loop pass.
+    private let stats: GatewayStats
 
     /// Bus receive → handed to the last client socket of each event loop.
     private let latency: Metrics.Timer?
 
     init(
         brand: String, bus: any MessageBus, store: any LastValueStore, upstream: UpstreamPools,
-        latency: Metrics.Timer? = nil, logger: Logger
+        refusals: RejectionBook, stats: GatewayStats, latency: Metrics.Timer? = nil, logger: Logger
     ) {
+        self.refusals = refusals
+        self.stats = stats
         self.latency = latency
         self.brand = brand
         self.bus = bus
@@ -70,7 +74,6 @@ actor FanoutHub {
         self.logger = logger
     }
 
-    var clientCount: Int { clients.count }
     var streamCount: Int { streams.count }
     var subscriptionCount: Int { streams.values.reduce(0) { $0 + $1.clients.count } }
 
@@ -84,19 +87,13 @@ actor FanoutHub {
         // remove) the stream meanwhile; exactly one upstream reference and bus subscription per live stream.
         while streams[channel] == nil {
             guard let pool = upstream.pool(for: key.venue) else { return VenueRejection("venue not configured") }
-            rejections[channel] = nil
-            creating.insert(channel)
-            let ensured = await pool.ensureSubscribed(key)
-            creating.remove(channel)
-            if case .failure(let rejection) = ensured {
-                if streams[channel] == nil { rejections[channel] = nil }
-                return rejection
-            }
+            let requestedAt = ContinuousClock.now
+            if case .failure(let rejection) = await pool.ensureSubscribed(key) { return rejection }
             guard streams[channel] == nil else {
                 await pool.release(key)
                 break
             }
-            streams[channel] = Stream(key: key)
+            streams[channel] = Stream(key: key, requestedAt: requestedAt)
             do {
                 try await bus.subscribe([channel])
             } catch {
@@ -134,7 +131,9 @@ actor FanoutHub {
     private func join(_ id: Int, _ session: Subscriber, _ key: StreamKey, _ channel: String) {
         streams[channel]!.clients[id] = session
         venuesByClient[id, default: [:]][key.venue, default: 0] += 1
-        if let reason = rejections[channel] { session.onRejected(key, reason) }
+        if let reason = refusals.reason(for: key, since: streams[channel]!.requestedAt) {
+            session.onRejected(key, reason)
+        }
     }
 
     func unsubscribe(_ id: Int, _ key: StreamKey) async {
@@ -147,7 +146,6 @@ actor FanoutHub {
         if streams[channel]?.clients.isEmpty == true {
             // The last local subscriber left: clean the stream's state, let the upstream linger start.
             streams[channel] = nil
-            rejections[channel] = nil
             try? await bus.unsubscribe([channel])
             await upstream.pool(for: key.venue)?.release(key)
         }
@@ -177,9 +175,11 @@ actor FanoutHub {
         let (framed, channel) = (ServerTextFrame.encode(message.payload), message.channel)
         for group in streams[message.channel]!.loopGroups() {
             let outboxes = group.outboxes
-            let latency = self.latency
+            let (latency, stats) = (self.latency, self.stats)
             group.loop.execute {
-                for outbox in outboxes { outbox.offer(framed, stream: channel, conflate: conflate) }
+                var written = 0
+                for outbox in outboxes { written += outbox.offer(framed, stream: channel, conflate: conflate) }
+                stats.messagesOut.add(written)
                 latency?.recordNanoseconds((NIODeadline.now() - receivedAt).nanoseconds)
             }
         }
@@ -188,7 +188,6 @@ actor FanoutHub {
     /// The exchange refused a stream: every local subscriber hears it in the exchange's words.
     func rejected(_ key: StreamKey, reason: String) {
         let channel = key.channel(brand: brand)
-        if streams[channel] != nil || creating.contains(channel) { rejections[channel] = reason }
         guard let stream = streams[channel] else { return }
         for client in stream.clients.values { client.onRejected(key, reason) }
     }

@@ -27,7 +27,6 @@ public struct OutboundQueue: Sendable {
     public init(maxBytes: Int) { self.maxBytes = maxBytes }
 
     public var isEmpty: Bool { items.isEmpty }
-    public var count: Int { items.count }
 
     public mutating func enqueue(_ bytes: ByteBuffer, stream: String?, conflate: Bool) -> Outcome {
         if conflate, let stream, let i = items.lastIndex(where: { $0.stream == stream && $0.conflate }) {

@@ -26,16 +26,10 @@ final class WebSocketGateway: Sendable {
         self.logger = logger
     }
 
+    /// MAX_CLIENTS is enforced in front of the upgrade by `ClientCapacityGate` (a refusal from here would reach the
+    /// client as 400).
     func register(on router: Router<GatewayRequestContext>) {
-        let hub = self.hub
-        let maxClients = config.maxClients
-        router.ws("/ws") { _, _ in
-            // Over the limit: 503 before the upgrade, so the client knows to try elsewhere.
-            if await hub.clientCount >= maxClients {
-                throw HTTPError(.serviceUnavailable, message: "too many clients (MAX_CLIENTS=\(maxClients))")
-            }
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
+        router.ws("/ws") { inbound, outbound, context in
             try await self.serve(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
     }

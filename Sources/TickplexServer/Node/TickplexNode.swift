@@ -86,7 +86,8 @@ public final class TickplexNode: Sendable {
         self.metrics = metrics
         publisher.setPriceObserver { stream, price in metrics.recordPrice(stream: stream, price: price) }
         let hub = FanoutHub(
-            brand: config.brand, bus: bus, store: store, upstream: upstream, latency: metrics.fanoutLatency,
+            brand: config.brand, bus: bus, store: store, upstream: upstream, refusals: rejections,
+            stats: gatewayStats, latency: metrics.fanoutLatency,
             logger: logger)
         self.hub = hub
         let (stats, rejections) = (gatewayStats, self.rejections)
