@@ -43,7 +43,7 @@ public final class RawWebSocketClient: Sendable {
             var i = 0
             let bytes = s.pending
             if !s.upgraded {
-                guard let end = headerEnd(bytes) else { return }
+                guard let end = bytes.firstRange(of: [13, 10, 13, 10])?.lowerBound else { return }
                 let statusLine = String(decoding: bytes[..<end].prefix { $0 != 13 }, as: UTF8.self)
                 s.received.handshakeStatus = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) }
                 s.upgraded = true
@@ -74,15 +74,6 @@ public final class RawWebSocketClient: Sendable {
                 i += header + length
             }
             s.pending.removeFirst(i)
-        }
-
-        static func headerEnd(_ bytes: [UInt8]) -> Int? {
-            guard bytes.count >= 4 else { return nil }
-            for i in 0...(bytes.count - 4)
-            where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
-                return i
-            }
-            return nil
         }
     }
 

@@ -236,8 +236,8 @@ final class BenchClient: ChannelInboundHandler {
         let now = Date().timeIntervalSince1970 * 1000
         if !upgraded {
             let view = buffer.readableBytesView
-            guard let end = Self.find([13, 10, 13, 10], in: view, fromEnd: false) else { return }
-            buffer.moveReaderIndex(forwardBy: end + 4)
+            guard let end = view.firstRange(of: [13, 10, 13, 10]) else { return }
+            buffer.moveReaderIndex(forwardBy: end.upperBound - view.startIndex)
             upgraded = true
             context.writeAndFlush(
                 Self.wrapOutboundOut(Self.maskedFrame(opcode: 1, Array(subscribe.utf8))), promise: nil)
@@ -286,23 +286,13 @@ final class BenchClient: ChannelInboundHandler {
         return (b0 & 0x0F, payload)
     }
 
-    /// Offset of `needle` in `view` (the first or the last occurrence).
-    static func find(_ needle: [UInt8], in view: ByteBufferView, fromEnd: Bool) -> Int? {
-        guard view.count >= needle.count else { return nil }
-        let offsets = 0...(view.count - needle.count)
-        let matches: (Int) -> Bool = { o in
-            needle.indices.allSatisfy { view[view.startIndex + o + $0] == needle[$0] }
-        }
-        return fromEnd ? offsets.reversed().first(where: matches) : offsets.first(where: matches)
-    }
-
-    /// The integer after the last `"recvTs":` (near the end of every data frame).
+    /// The integer after `"recvTs":` (near the end of every data frame, so only the tail is searched).
     static func recvTs(_ payload: ByteBuffer) -> Double? {
         let key = Array(#""recvTs":"#.utf8)
-        let view = payload.readableBytesView
-        guard let offset = find(key, in: view, fromEnd: true) else { return nil }
+        let view = payload.readableBytesView.suffix(96)
+        guard let range = view.firstRange(of: key) else { return nil }
         var value = 0
-        var i = view.startIndex + offset + key.count
+        var i = range.upperBound
         while i < view.endIndex, view[i] >= 48, view[i] <= 57 {
             value = value * 10 + Int(view[i] - 48)
             i += 1

@@ -28,7 +28,7 @@ final class ClientCapacityGate: ChannelInboundHandler, RemovableChannelHandler {
         var bytes = Self.unwrapInboundIn(data)
         head.writeBuffer(&bytes)
         let view = head.readableBytesView
-        let complete = view.count >= Self.maxHeadBytes || Self.hasHeadEnd(view)
+        let complete = view.count >= Self.maxHeadBytes || view.firstRange(of: [13, 10, 13, 10]) != nil
         guard complete else { return }
         if Self.isWebSocketUpgrade(head) && isFull() {
             let body = #"{"error":"too many clients","maxClients":\#(maxClients)}"#
@@ -45,16 +45,6 @@ final class ClientCapacityGate: ChannelInboundHandler, RemovableChannelHandler {
         head = ByteBuffer()
         context.fireChannelRead(Self.wrapInboundOut(pending))
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-    }
-
-    private static func hasHeadEnd(_ view: ByteBufferView) -> Bool {
-        guard view.count >= 4 else { return false }
-        var i = view.startIndex
-        while i + 3 < view.endIndex {
-            if view[i] == 13, view[i + 1] == 10, view[i + 2] == 13, view[i + 3] == 10 { return true }
-            i += 1
-        }
-        return false
     }
 
     static func isWebSocketUpgrade(_ head: ByteBuffer) -> Bool {
