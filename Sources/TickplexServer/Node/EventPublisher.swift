@@ -76,6 +76,14 @@ public final class EventPublisher: Service, Sendable {
         var transformer = Transformer(brand: brand)
         var lastReport = ContinuousClock.now
         var sinceReport = 0
+        // Each stream's names, built once (not three string interpolations per event); as many as streams ever seen.
+        var known: [StreamKey: Names] = [:]
+        func names(of key: StreamKey) -> Names {
+            if let names = known[key] { return names }
+            let built = Names(key, brand: brand)
+            known[key] = built
+            return built
+        }
         await withGracefulShutdownHandler {
             for await notice in notices {
                 switch notice {
@@ -84,20 +92,16 @@ public final class EventPublisher: Service, Sendable {
                     if case .ticker(let ticker) = event.payload, let price = ticker.price,
                         let observe = priceObserver.withLock({ $0 })
                     {
-                        observe(event.key.streamName(brand: brand), price)
+                        observe(names(of: event.key).stream, price)
                     }
                     guard let writer = writer.withLock({ $0 }) else { continue }
                     for encoded in transformer.encode(event, receivedAt: receivedAt) {
                         let bytes = ByteBuffer(bytes: encoded.json)
-                        let hasState = encoded.key.kind != .trade && encoded.key.kind != .liquidation
+                        let name = names(of: encoded.key)
                         var outgoing = OutgoingEvent(
-                            channel: encoded.key.channel(brand: brand), payload: bytes,
-                            lastValueKey: hasState ? Self.lastValueKey(encoded.key, brand: brand) : nil)
+                            channel: name.channel, payload: bytes, lastValueKey: name.lastValue)
                         if let candle = encoded.candle, candle.closed {
-                            outgoing.candle = (
-                                Self.historyKey(encoded.key, brand: brand), candle.start,
-                                ByteBuffer(bytes: Transformer.json(candle))
-                            )
+                            outgoing.candle = (name.history, candle.start, ByteBuffer(bytes: Transformer.json(candle)))
                         }
                         do {
                             try await writer.write(outgoing)
@@ -123,6 +127,22 @@ public final class EventPublisher: Service, Sendable {
             }
         } onGracefulShutdown: {
             self.continuation.finish()
+        }
+    }
+
+    /// The names one stream is stored and published under.
+    struct Names {
+        let stream: String
+        let channel: String
+        /// Nil for streams without state (trades, liquidations): they keep no last value.
+        let lastValue: String?
+        let history: String
+
+        init(_ key: StreamKey, brand: String) {
+            stream = key.streamName(brand: brand)
+            channel = key.channel(brand: brand)
+            lastValue = key.kind == .trade || key.kind == .liquidation ? nil : lastValueKey(key, brand: brand)
+            history = historyKey(key, brand: brand)
         }
     }
 
