@@ -1,5 +1,6 @@
 import NIOCore
 import Synchronization
+import TickplexCore
 import TickplexRedis
 
 /// One encoded event on its way out: the stream's last value (when it has state), the bus message, and a closed

@@ -1,5 +1,6 @@
 import NIOCore
 import Synchronization
+import TickplexCore
 
 /// The last-value store of a single node without Redis.
 public final class InMemoryLastValueStore: LastValueStore {

@@ -18,11 +18,3 @@ public protocol LastValueStore: Sendable {
     func set(_ key: String, _ value: ByteBuffer) async throws
     func get(_ key: String) async throws -> StoredValue?
 }
-
-extension Duration {
-    /// Whole milliseconds.
-    public var milliseconds: Int64 {
-        let c = components
-        return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
-    }
-}

@@ -1,4 +1,5 @@
 import NIOCore
+import TickplexCore
 import TickplexRedis
 
 /// Last values in Redis: `SET key value PX ttl`; the value stays the plain encoded event so that other tools can

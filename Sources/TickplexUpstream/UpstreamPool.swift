@@ -37,8 +37,7 @@ public actor UpstreamPool: Service {
         self.logger = logger
         self.onNotice = onNotice
         self.codec = VenueCodec(venue: venue)
-        self.table = SubscriptionTable(
-            lingerMs: linger.components.seconds * 1000 + linger.components.attoseconds / 1_000_000_000_000_000)
+        self.table = SubscriptionTable(lingerMs: linger.milliseconds)
     }
 
     /// One more local subscriber of `key`. Fails at once when the venue cannot serve it (the reason says why);

@@ -68,6 +68,6 @@ struct DecodeBench: ParsableCommand {
         }
         precondition(events > 0)
         let elapsed = clock.now - start
-        return Double(decoded) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return Double(decoded) / elapsed.inSeconds
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
+import TickplexCore
 import TickplexSimulator
 
 /// Fan-out of one hot stream to many WebSocket clients, end to end on loopback: the simulator (in this process)
@@ -83,7 +84,7 @@ struct FanoutBench: AsyncParsableCommand {
             let cpu0 = child.cpuSeconds
             let t0 = ContinuousClock.now
             try await Task.sleep(for: .seconds(seconds))
-            let elapsed = (ContinuousClock.now - t0).seconds
+            let elapsed = (ContinuousClock.now - t0).inSeconds
             let cpu = child.cpuSeconds - cpu0
             let (count, latencies) = recorder.take()
             let sorted = latencies.sorted()
@@ -148,10 +149,6 @@ func say(_ line: String) {
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// Every client's deliveries and latencies (arrival − the node's `recvTs`, ms), behind one lock: a handful of

@@ -95,7 +95,7 @@ struct PublishBench: AsyncParsableCommand {
             while publisher.published + publisher.failed < count { try await Task.sleep(for: .milliseconds(2)) }
             // Replies come in order: once this PING is answered, Redis has processed every command before it.
             _ = try await client.ping()
-            let seconds = (ContinuousClock.now - start).seconds
+            let seconds = (ContinuousClock.now - start).inSeconds
             group.cancelAll()
             return Double(count) / seconds
         }

@@ -67,7 +67,7 @@ struct RedisPublishBench: AsyncParsableCommand {
             try await group.waitForAll()
         }
         let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         return Double(batches * pipeline) / seconds
     }
 }

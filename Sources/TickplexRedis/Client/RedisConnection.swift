@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import TickplexCore
 
 /// One TCP connection to Redis, ready to use: AUTH and SELECT done. Commands pipeline freely; replies come
 /// back in order. Use `RedisClient` or `RedisSubscriber` for connections that survive a Redis restart.
@@ -19,9 +20,7 @@ public final class RedisConnection: Sendable {
         onPush: (@Sendable (RedisPubSubMessage) -> Void)? = nil
     ) async throws(RedisError) -> RedisConnection {
         let address = configuration.address
-        let timeoutMs =
-            Int64(configuration.connectTimeout.components.seconds * 1000)
-            + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000
+        let timeoutMs = configuration.connectTimeout.milliseconds
         let commandTimeout = TimeAmount(configuration.commandTimeout)
         let channel: any Channel
         do {
@@ -124,12 +123,5 @@ public final class RedisConnection: Sendable {
             return reasons.isEmpty ? "\(e)" : reasons.joined(separator: "; ")
         }
         return "\(error)"
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let c = duration.components
-        self = .nanoseconds(c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000)
     }
 }

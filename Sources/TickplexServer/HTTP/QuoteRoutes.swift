@@ -79,8 +79,7 @@ struct QuoteRoutes: Sendable {
                 return unknownSymbol(key, reason)
             }
             guard ContinuousClock.now < deadline else {
-                let waited = (ContinuousClock.now - started).components
-                let ms = waited.seconds * 1000 + waited.attoseconds / 1_000_000_000_000_000
+                let ms = (ContinuousClock.now - started).milliseconds
                 return JSONResponse.make(
                     .gatewayTimeout,
                     bytes: ByteBuffer(

@@ -90,9 +90,7 @@ struct HealthMonitor: Sendable {
             report.since = since
             do {
                 let rtt = try await ping()
-                report.pingMs =
-                    Double(rtt.components.attoseconds / 1_000_000_000_000) / 1000
-                    + Double(rtt.components.seconds) * 1000
+                report.pingMs = (rtt.inSeconds * 1_000_000).rounded() / 1000
             } catch {
                 report.lastError = "\(error)"
                 reasons.append("\(name): PING failed: \(error)")

@@ -1,5 +1,6 @@
 import ServiceLifecycle
 import Synchronization
+import TickplexCore
 
 /// Turns the node's running totals into per-second rates, once a second, for `/stats` and the live page.
 final class StatsSampler: Service, Sendable {
@@ -25,8 +26,7 @@ final class StatsSampler: Service, Sendable {
         let now = ContinuousClock.now
         state.withLock { s in
             if let last = s.last {
-                let seconds =
-                    Double((now - last.at).components.attoseconds) / 1e18 + Double((now - last.at).components.seconds)
+                let seconds = (now - last.at).inSeconds
                 if seconds > 0 {
                     s.rates = Rates(
                         inPerSecond: Double(messagesIn - last.messagesIn) / seconds,

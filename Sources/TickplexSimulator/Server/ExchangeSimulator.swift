@@ -236,11 +236,7 @@ public final class ExchangeSimulator: Sendable {
     /// Refuses new connections (upgrade answered 403) for `duration`.
     public func refuseConnections(for duration: Duration) async {
         await onLoop { sim in
-            sim.state.value.refuseUntil =
-                .now()
-                + TimeAmount.nanoseconds(
-                    Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-                )
+            sim.state.value.refuseUntil = .now() + TimeAmount(duration)
         }
     }
 
