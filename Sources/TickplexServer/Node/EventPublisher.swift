@@ -46,14 +46,12 @@ public final class EventPublisher: Service, Sendable {
         self.logger = logger
     }
 
+    /// Set before the service runs (read once when it starts), like the price observer.
     public func setWriter(_ writer: any EventWriter) { self.writer.withLock { $0 = writer } }
 
     /// A store or publish that failed (the bus is down): counted, and said at most once per 10 s, not per event.
     public func recordFailure(_ error: any Error) {
-        let failed = counters.failed.withLock { n -> Int in
-            n += 1
-            return n
-        }
+        let failed = counters.failed.wrappingAdd(1, ordering: .relaxed).newValue
         let now = ContinuousClock.now
         let due = counters.lastFailureLog.withLock { last -> Bool in
             guard now - last >= .seconds(10) else { return false }
@@ -68,9 +66,9 @@ public final class EventPublisher: Service, Sendable {
         continuation.yield(notice)
     }
 
-    public var published: Int { counters.published.withLock { $0 } }
+    public var published: Int { counters.published.load(ordering: .relaxed) }
     /// Events that could not be stored or published (the bus was down).
-    public var failed: Int { counters.failed.withLock { $0 } }
+    public var failed: Int { counters.failed.load(ordering: .relaxed) }
 
     public func run() async throws {
         var transformer = Transformer(brand: brand)
@@ -78,6 +76,11 @@ public final class EventPublisher: Service, Sendable {
         var sinceReport = 0
         // Each stream's names, built once (not three string interpolations per event); as many as streams ever seen.
         var known: [StreamKey: Names] = [:]
+        let observe = priceObserver.withLock { $0 }
+        guard let writer = writer.withLock({ $0 }) else {
+            logger.error("event publisher started without a writer: nothing is published")
+            return
+        }
         func names(of key: StreamKey) -> Names {
             if let names = known[key] { return names }
             let built = Names(key, brand: brand)
@@ -89,12 +92,9 @@ public final class EventPublisher: Service, Sendable {
                 switch notice {
                 case .event(let event):
                     let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
-                    if case .ticker(let ticker) = event.payload, let price = ticker.price,
-                        let observe = priceObserver.withLock({ $0 })
-                    {
+                    if case .ticker(let ticker) = event.payload, let price = ticker.price, let observe {
                         observe(names(of: event.key).stream, price)
                     }
-                    guard let writer = writer.withLock({ $0 }) else { continue }
                     for encoded in transformer.encode(event, receivedAt: receivedAt) {
                         let bytes = ByteBuffer(bytes: encoded.json)
                         let name = names(of: encoded.key)
@@ -105,7 +105,7 @@ public final class EventPublisher: Service, Sendable {
                         }
                         do {
                             try await writer.write(outgoing)
-                            counters.published.withLock { $0 += 1 }
+                            counters.published.wrappingAdd(1, ordering: .relaxed)
                             sinceReport += 1
                         } catch {
                             recordFailure(error)
@@ -158,7 +158,7 @@ public final class EventPublisher: Service, Sendable {
 }
 
 private final class Counters: Sendable {
-    let published = Mutex(0)
-    let failed = Mutex(0)
+    let published = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
     let lastFailureLog = Mutex(ContinuousClock.now - .seconds(60))
 }
