@@ -3,8 +3,8 @@ import HummingbirdWebSocket
 import NIOCore
 
 /// The `/ws` request context: the standard WebSocket context plus the connection's channel, so that the client's
-/// writer can hand a whole batch of shared frames to the event loop and flush once (the public outbound writer
-/// flushes every frame).
+/// `ClientOutbox` can write pre-framed bytes on its event loop (the public outbound writer hops through an actor
+/// and flushes every frame).
 struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
     let webSocket: WebSocketHandlerReference<Self>

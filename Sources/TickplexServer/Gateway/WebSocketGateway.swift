@@ -10,8 +10,9 @@ import TickplexBus
 import TickplexCore
 import TickplexUpstream
 
-/// `GET /ws`: the client wire contract. Each connection has one reader (client frames → `ClientSession` →
-/// replies and hub actions) and one writer (drains the client's outbound queue), nothing per message.
+/// `GET /ws`: the client wire contract. Each connection has one task, its reader (client frames →
+/// `ClientSession` → replies and hub actions); everything it is sent goes through its `ClientOutbox` on the
+/// channel's event loop, so nothing runs per message per client.
 final class WebSocketGateway: Sendable {
     let hub: FanoutHub
     let config: TickplexConfig
