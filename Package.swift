@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // hiredis as a codec only (reply reader + command formatting); NIO does all socket I/O.
@@ -113,6 +114,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -152,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TickplexVenuesTests",
-            dependencies: ["TickplexVenues", "TickplexCore"],
+            dependencies: ["TickplexVenues", "TickplexCore", "TickplexTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -163,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "TickplexUpstreamTests",
             dependencies: [
-                "TickplexUpstream", "TickplexSimulator", "TickplexVenues", "TickplexCore",
+                "TickplexUpstream", "TickplexSimulator", "TickplexVenues", "TickplexCore", "TickplexTestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -16,10 +16,11 @@ public func httpGet(port: Int, _ path: String, timeout: Duration = .seconds(10))
 
 /// One HTTP request of any method over a real loopback connection; status, headers and body text.
 public func httpRequest(
-    port: Int, _ method: HTTPRequest.Method, _ path: String, timeout: Duration = .seconds(10)
+    port: Int, _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:],
+    timeout: Duration = .seconds(10)
 ) async throws -> (status: Int, headers: HTTPFields, body: String) {
     try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: timeout)) { client in
-        let response = try await client.execute(.init(path, method: method))
+        let response = try await client.execute(.init(path, method: method, headers: headers))
         let body = response.body.map { String(buffer: $0) } ?? ""
         return (Int(response.status.code), response.headers, body)
     }

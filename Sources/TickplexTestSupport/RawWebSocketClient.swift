@@ -11,6 +11,9 @@ public final class RawWebSocketClient: Sendable {
         public var handshakeStatus: Int?
         public var texts: [String] = []
         public var closeCode: Int?
+        public var closeReason: String?
+        /// The upgrade response's head and whatever body followed it (an HTTP refusal says why there).
+        public var handshakeText = ""
         /// Ping frames the server sent (this client never answers them).
         public var pings = 0
     }
@@ -46,6 +49,7 @@ public final class RawWebSocketClient: Sendable {
                 guard let end = bytes.firstRange(of: [13, 10, 13, 10])?.lowerBound else { return }
                 let statusLine = String(decoding: bytes[..<end].prefix { $0 != 13 }, as: UTF8.self)
                 s.received.handshakeStatus = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+                s.received.handshakeText = String(decoding: bytes, as: UTF8.self)
                 s.upgraded = true
                 i = end + 4
             }
@@ -69,6 +73,7 @@ public final class RawWebSocketClient: Sendable {
                 case 0x9: s.received.pings += 1
                 case 0x8 where payload.count >= 2:
                     s.received.closeCode = Int(payload[payload.startIndex]) << 8 | Int(payload[payload.startIndex + 1])
+                    s.received.closeReason = String(decoding: payload.dropFirst(2), as: UTF8.self)
                 default: break
                 }
                 i += header + length
@@ -85,8 +90,12 @@ public final class RawWebSocketClient: Sendable {
         self.collector = collector
     }
 
-    /// Connects to `ws://127.0.0.1:port/ws` and sends the upgrade request.
-    public static func connect(port: Int, receiveBufferBytes: Int = 4096) async throws -> RawWebSocketClient {
+    /// Connects to `ws://127.0.0.1:port/ws` and sends the upgrade request (`target` and `headers` change it:
+    /// tests of the gate send odd `Upgrade` forms, tokens and origins).
+    public static func connect(
+        port: Int, target: String = "/ws", headers: [(String, String)] = [("Upgrade", "websocket")],
+        receiveBufferBytes: Int = 4096
+    ) async throws -> RawWebSocketClient {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferBytes))
@@ -94,18 +103,31 @@ public final class RawWebSocketClient: Sendable {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
             }
             .connect(host: "127.0.0.1", port: port).get()
-        let request =
-            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        var request = "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: Upgrade\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        request += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         try await channel.writeAndFlush(ByteBuffer(string: request)).get()
         return RawWebSocketClient(channel: channel, collector: collector)
     }
 
     /// Sends one masked text frame (clients must mask).
     public func send(_ text: String) async throws {
-        let payload = Array(text.utf8)
+        try await sendFrame(opcode: 0x1, fin: true, payload: Array(text.utf8))
+    }
+
+    /// One masked frame of any kind, as a hostile client may send it (e.g. an empty non-final continuation).
+    public func sendFrame(opcode: UInt8, fin: Bool, payload: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: Self.frame(opcode: opcode, fin: fin, payload: payload))).get()
+    }
+
+    /// Raw bytes, e.g. many frames at once.
+    public func sendRaw(_ bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+    }
+
+    public static func frame(opcode: UInt8, fin: Bool, payload: [UInt8]) -> [UInt8] {
         let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
-        var frame: [UInt8] = [0x81]
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         switch payload.count {
         case ..<126: frame.append(0x80 | UInt8(payload.count))
         case ..<65536: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
@@ -115,7 +137,7 @@ public final class RawWebSocketClient: Sendable {
         }
         frame += mask
         frame += payload.enumerated().map { $1 ^ mask[$0 % 4] }
-        try await channel.writeAndFlush(ByteBuffer(bytes: frame)).get()
+        return frame
     }
 
     /// Stops (false) or resumes (true) reading from the socket.

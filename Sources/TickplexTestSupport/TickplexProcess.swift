@@ -110,3 +110,40 @@ public final class TickplexProcess: Sendable {
 private final class OutputBuffer: Sendable {
     let state = Mutex<(stdout: String, stderr: String)>(("", ""))
 }
+
+extension TickplexProcess {
+    /// The child's resident set size in bytes (`VmRSS` in /proc), or nil once it has gone.
+    public var residentBytes: Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kb = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return nil }
+        return kb * 1024
+    }
+
+    /// Starts `tickplex serve` on a free loopback port with the simulator and `environment` on top, runs `body`
+    /// with its port, then stops it (SIGTERM, SIGKILL if it lingers). The process must still be alive when `body`
+    /// ends: a crash is a failure whatever the body saw.
+    public static func serving<T: Sendable>(
+        _ environment: [String: String], _ body: (_ port: Int, _ process: TickplexProcess) async throws -> T
+    ) async throws -> T {
+        var env = ["PORT": "0", "HOST": "127.0.0.1", "UPSTREAM": "sim", "SHUTDOWN_GRACE_S": "2"]
+        env.merge(environment) { _, given in given }
+        let child = try TickplexProcess(environment: env)
+        let port = try await child.waitForListening()
+        let result: T
+        do {
+            result = try await body(port, child)
+        } catch {
+            child.signal(SIGKILL)
+            throw error
+        }
+        guard child.isRunning else {
+            throw TestSupportError(
+                description: "tickplex exited (code \(child.exitCode)) during the test; stderr:\n\(child.stderr)")
+        }
+        child.signal(SIGTERM)
+        if !(await child.waitForExit(timeout: .seconds(6))) { child.signal(SIGKILL) }
+        return result
+    }
+}

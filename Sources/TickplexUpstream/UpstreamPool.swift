@@ -95,9 +95,9 @@ public actor UpstreamPool: Service {
         let slotId =
             slots.filter { $0.value.route == route && $0.value.topics.count < limit }.keys.sorted().first
             ?? newSlot(route: route)
-        slots[slotId]!.topics.insert(topic)
+        guard let connection = slots[slotId]?.connection else { return }
+        slots[slotId]?.topics.insert(topic)
         placement[topic] = slotId
-        let connection = slots[slotId]!.connection
         Task { await connection.add([topic]) }
     }
 
@@ -143,9 +143,14 @@ public actor UpstreamPool: Service {
 
     public var connectionCount: Int { slots.count }
 
+    /// The connections as they are now, by id: read once, since the actor may change `slots` at every `await`.
+    private var connectionsById: [(id: Int, connection: UpstreamConnection)] {
+        slots.sorted { $0.key < $1.key }.map { ($0.key, $0.value.connection) }
+    }
+
     public func connectionTopics() async -> [[String]] {
         var out: [[String]] = []
-        for id in slots.keys.sorted() { out.append(await slots[id]!.connection.topics) }
+        for (_, connection) in connectionsById { out.append(await connection.topics) }
         return out
     }
 
@@ -161,8 +166,7 @@ public actor UpstreamPool: Service {
 
     public func connectionStates() async -> [ConnectionState] {
         var out: [ConnectionState] = []
-        for id in slots.keys.sorted() {
-            let c = slots[id]!.connection
+        for (id, c) in connectionsById {
             out.append(
                 ConnectionState(
                     id: id, live: await c.isLive, topics: await c.topicCount, sessions: await c.sessions,

@@ -10,7 +10,7 @@ struct DecodeBench: ParsableCommand {
         abstract: "Adapter decode throughput (frames/s, one core) on recorded sample frames."
     )
 
-    @Option(help: "The samples folder (shared/exchange/samples)") var samples = "../shared/exchange/samples"
+    @Option(help: "The recorded frames folder") var samples = "Tests/Fixtures/exchange"
     @Option(help: "Seconds per measurement") var seconds = 2.0
     @Option(help: "Runs per file (the median is reported)") var runs = 5
 

@@ -45,6 +45,13 @@ struct ConfigDefaultsTests {
             "CLIENT_MAX_QUEUE_BYTES": "2048", "QUOTE_MAX_AGE_MS": "1234", "QUOTE_WAIT_MS": "567",
             "KLINE_HISTORY_MAX": "50", "SHUTDOWN_GRACE_S": "3", "LOG_LEVEL": "DEBUG", "METRICS_MAX_STREAMS": "4",
             "LAST_VALUE_TTL_MS": "2000", "REDIS_CONNECT_TIMEOUT_MS": "100", "REDIS_COMMAND_TIMEOUT_MS": "200",
+            "MAX_CLIENT_FRAGMENTS": "12", "MAX_CONNECTIONS": "13", "MAX_CONNECTIONS_PER_IP": "14",
+            "MAX_NEW_CONNECTIONS_PER_IP_PER_MIN": "15", "HTTP_HEAD_TIMEOUT_MS": "1600", "HTTP_IDLE_TIMEOUT_S": "17",
+            "TRUST_PROXY_HEADERS": "true", "CLIENT_WRITE_STALL_S": "18", "MAX_UPSTREAM_STREAMS": "19",
+            "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN": "20", "BYBIT_CONNECT_BUDGET_PER_5MIN": "21",
+            "BINANCE_CONNECT_BUDGET_PER_5MIN": "22", "AUTH_MODE": "apikey",
+            "API_KEYS": "k1, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+            "ALLOWED_ORIGINS": "https://a.example,http://localhost:3000", "ADMIN_TOKEN": "admin-token-0123456789",
         ]
         #expect(Set(env.keys) == Set(ConfigLoader.variables))
         let c = try ConfigLoader.parse(env)
@@ -75,6 +82,15 @@ struct ConfigDefaultsTests {
         #expect(c.lastValueTTLMs == 2000)
         #expect(c.redisConnectTimeoutMs == 100)
         #expect(c.redisCommandTimeoutMs == 200)
+        #expect(c.maxClientFragments == 12)
+        #expect(c.maxConnections == 13 && c.maxConnectionsPerIP == 14 && c.maxNewConnectionsPerIPPerMin == 15)
+        #expect(c.httpHeadTimeoutMs == 1600 && c.httpIdleTimeoutSeconds == 17 && c.trustProxyHeaders)
+        #expect(c.clientWriteStallSeconds == 18 && c.maxUpstreamStreams == 19 && c.maxNewStreamsPerClientPerMin == 20)
+        #expect(c.bybitConnectBudgetPer5Min == 21 && c.binanceConnectBudgetPer5Min == 22)
+        #expect(c.authMode == .apikey)
+        #expect(c.apiKeys == ["k1", "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"])
+        #expect(c.allowedOrigins == ["https://a.example", "http://localhost:3000"])
+        #expect(c.adminToken == "admin-token-0123456789")
     }
 
     @Test("an empty value keeps the default")

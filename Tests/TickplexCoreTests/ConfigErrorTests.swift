@@ -7,6 +7,8 @@ struct BadValue: Sendable, CustomTestStringConvertible {
     let variable: String
     let value: String
     let allowedFragment: String
+    /// What the error repeats of the value: the value itself, or a redacted form for secrets.
+    var shown: String? = nil
     var testDescription: String { "\(variable)=\(value)" }
 
     static let all: [BadValue] = [
@@ -15,7 +17,10 @@ struct BadValue: Sendable, CustomTestStringConvertible {
         .init(variable: "PORT", value: "-1", allowedFragment: "whole number"),
         .init(variable: "HOST", value: "a b", allowedFragment: "host name or IP address"),
         .init(variable: "REDIS_URL", value: "http://localhost:6379", allowedFragment: "redis://"),
-        .init(variable: "REDIS_URL", value: "redis://:pw@", allowedFragment: "redis://"),
+        .init(variable: "REDIS_URL", value: "redis://:pw@", allowedFragment: "redis://", shown: "redis://***@"),
+        .init(
+            variable: "REDIS_URL", value: "redis://user:s3cret@host:notaport", allowedFragment: "redis://",
+            shown: "redis://***@host:notaport"),
         .init(variable: "REDIS_URL", value: "redis://host:99999", allowedFragment: "redis://"),
         .init(variable: "REDIS_URL", value: "redis://host:6379/x", allowedFragment: "redis://"),
         .init(variable: "BRAND", value: "Tick Plex", allowedFragment: "a-z, 0-9"),
@@ -42,6 +47,22 @@ struct BadValue: Sendable, CustomTestStringConvertible {
         .init(variable: "LAST_VALUE_TTL_MS", value: "10", allowedFragment: "from 1000"),
         .init(variable: "REDIS_CONNECT_TIMEOUT_MS", value: "1", allowedFragment: "from 10"),
         .init(variable: "REDIS_COMMAND_TIMEOUT_MS", value: "zero", allowedFragment: "whole number"),
+        .init(variable: "MAX_CLIENT_FRAGMENTS", value: "0", allowedFragment: "from 1 to 10000"),
+        .init(variable: "MAX_CONNECTIONS", value: "lots", allowedFragment: "whole number"),
+        .init(variable: "MAX_CONNECTIONS_PER_IP", value: "0", allowedFragment: "from 1"),
+        .init(variable: "MAX_NEW_CONNECTIONS_PER_IP_PER_MIN", value: "-3", allowedFragment: "from 1"),
+        .init(variable: "HTTP_HEAD_TIMEOUT_MS", value: "5", allowedFragment: "from 100"),
+        .init(variable: "HTTP_IDLE_TIMEOUT_S", value: "0", allowedFragment: "from 1"),
+        .init(variable: "TRUST_PROXY_HEADERS", value: "maybe", allowedFragment: "true or false"),
+        .init(variable: "CLIENT_WRITE_STALL_S", value: "0", allowedFragment: "from 1"),
+        .init(variable: "MAX_UPSTREAM_STREAMS", value: "0", allowedFragment: "from 1"),
+        .init(variable: "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN", value: "x", allowedFragment: "whole number"),
+        .init(variable: "BYBIT_CONNECT_BUDGET_PER_5MIN", value: "500", allowedFragment: "Bybit allows 500"),
+        .init(variable: "BINANCE_CONNECT_BUDGET_PER_5MIN", value: "300", allowedFragment: "Binance allows 300"),
+        .init(variable: "AUTH_MODE", value: "magic", allowedFragment: "one of none, apikey"),
+        .init(variable: "API_KEYS", value: "ok-key,sha256:nothex", allowedFragment: "sha256:<64", shown: "<hidden>"),
+        .init(variable: "ALLOWED_ORIGINS", value: "example.com", allowedFragment: "https://app.example.com"),
+        .init(variable: "ADMIN_TOKEN", value: "short secret", allowedFragment: "at least 16", shown: "<hidden>"),
     ]
 }
 
@@ -54,9 +75,26 @@ struct ConfigErrorTests {
         } throws: { error in
             guard let e = error as? ConfigError else { return false }
             let text = e.description
-            return e.variable == bad.variable && e.value == bad.value && text.contains(bad.variable)
-                && text.contains("\"\(bad.value)\"") && text.contains(bad.allowedFragment)
+            let shown = bad.shown ?? bad.value
+            return e.variable == bad.variable && e.value == shown && text.contains(bad.variable)
+                && text.contains("\"\(shown)\"") && text.contains(bad.allowedFragment)
         }
+    }
+
+    @Test("a secret is never repeated: bad API keys, admin token and a Redis URL's password")
+    func secretsHidden() {
+        for env in [
+            ["API_KEYS": "good-key, sha256:zz-secret-zz"], ["ADMIN_TOKEN": "tiny-secret"],
+            ["REDIS_URL": "redis://admin:tiny-secret@host:99999"], ["REDIS_URL": "redis://tiny-secret@/x"],
+        ] {
+            do {
+                _ = try ConfigLoader.parse(env)
+                Issue.record("\(env.keys) accepted")
+            } catch {
+                #expect(!error.description.contains("secret"), "\(error.description)")
+            }
+        }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(["AUTH_MODE": "apikey"]) }
     }
 
     @Test("every variable of the contract has at least one bad-value case")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TickplexTestSupport
 
 @testable import TickplexCore
 
@@ -45,10 +46,7 @@ struct JSONParserTests {
 
     @Test("agrees with Foundation on every recorded Bybit ticker frame")
     func agreesWithFoundation() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("shared/exchange/samples/bybit/tickers_linear.jsonl")
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
+        let text = try ExchangeFixtures.text("bybit/tickers_linear.jsonl")
         for line in text.split(separator: "\n") {
             let ours = try JSONParser.parse(String(line))
             let theirs = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]

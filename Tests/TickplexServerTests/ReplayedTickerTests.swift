@@ -9,8 +9,7 @@ struct ReplayedTickerTests {
         "tickers_linear.jsonl replayed by the simulator: every message matches an independent merge",
         arguments: BusMode.allCases)
     func replayedMerge(bus: BusMode) async throws {
-        let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/exchange/samples")
+        let samples = ExchangeFixtures.root
         let file = samples.appendingPathComponent("bybit/tickers_linear.jsonl").path
         var config = ExchangeSimulator.Configuration()
         try config.loadReplay(contentsOf: file)

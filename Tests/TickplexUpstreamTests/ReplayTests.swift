@@ -2,14 +2,14 @@ import Foundation
 import Testing
 import TickplexCore
 import TickplexSimulator
+import TickplexTestSupport
 import TickplexUpstream
 
 @Suite("Simulator replay of a recorded file")
 struct ReplayTests {
     @Test("the recorded linear tickers replayed through the simulator reach the pool with the recorded values")
     func replayTickers() async throws {
-        let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/exchange/samples")
+        let samples = ExchangeFixtures.root
         var config = ExchangeSimulator.Configuration()
         let topics = try config.loadReplay(
             contentsOf: samples.appendingPathComponent("bybit/tickers_linear.jsonl").path)

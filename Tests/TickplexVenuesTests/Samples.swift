@@ -1,16 +1,9 @@
 import Foundation
+import TickplexTestSupport
 
-/// The recorded exchange frames in `../shared/exchange/samples` (beside the repository; `TICKPLEX_SAMPLES`
-/// overrides the location).
+/// The recorded exchange frames (`Tests/Fixtures/exchange`, see `ExchangeFixtures`).
 enum Samples {
-    static var root: URL {
-        if let explicit = ProcessInfo.processInfo.environment["TICKPLEX_SAMPLES"] {
-            return URL(fileURLWithPath: explicit)
-        }
-        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return package.deletingLastPathComponent().appendingPathComponent("shared/exchange/samples")
-    }
+    static var root: URL { ExchangeFixtures.root }
 
     /// Every `.jsonl` file under `venue/`, except the docs examples (not recordings).
     static func files(_ venue: String) throws -> [URL] {

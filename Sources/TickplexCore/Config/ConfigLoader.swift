@@ -8,10 +8,17 @@ public enum ConfigLoader {
         "BYBIT_WS_URL_SPOT", "BYBIT_WS_URL_LINEAR", "BYBIT_WS_URL_INVERSE",
         "BINANCE_WS_URL_SPOT", "BINANCE_WS_URL_USDM",
         "UPSTREAM_LINGER_S", "MAX_CLIENTS", "MAX_SUBSCRIPTIONS_PER_CLIENT", "MAX_MESSAGE_RATE_PER_CLIENT",
-        "MAX_CLIENT_FRAME_BYTES", "CLIENT_IDLE_TIMEOUT", "CLIENT_MAX_QUEUE_BYTES",
+        "MAX_CLIENT_FRAME_BYTES", "MAX_CLIENT_FRAGMENTS", "CLIENT_IDLE_TIMEOUT", "CLIENT_MAX_QUEUE_BYTES",
         "QUOTE_MAX_AGE_MS", "QUOTE_WAIT_MS", "KLINE_HISTORY_MAX", "SHUTDOWN_GRACE_S", "LOG_LEVEL",
         "METRICS_MAX_STREAMS", "LAST_VALUE_TTL_MS", "REDIS_CONNECT_TIMEOUT_MS", "REDIS_COMMAND_TIMEOUT_MS",
+        "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_IP", "MAX_NEW_CONNECTIONS_PER_IP_PER_MIN", "HTTP_HEAD_TIMEOUT_MS",
+        "HTTP_IDLE_TIMEOUT_S", "TRUST_PROXY_HEADERS", "CLIENT_WRITE_STALL_S", "MAX_UPSTREAM_STREAMS",
+        "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN", "BYBIT_CONNECT_BUDGET_PER_5MIN", "BINANCE_CONNECT_BUDGET_PER_5MIN",
+        "AUTH_MODE", "API_KEYS", "ALLOWED_ORIGINS", "ADMIN_TOKEN",
     ]
+
+    /// Variables whose values are secrets: an error about one never repeats the value.
+    public static let secretVariables: Set<String> = ["API_KEYS", "ADMIN_TOKEN"]
 
     /// Loads from the process environment and `dotEnvPath` when that file exists.
     public static func load(
@@ -37,7 +44,8 @@ public enum ConfigLoader {
         c.port = try r.int("PORT", default: c.port, in: 0...65535, note: " (0 = any free port)")
         if let raw = r.value("REDIS_URL") {
             guard let url = RedisURL(raw) else {
-                throw ConfigError(variable: "REDIS_URL", value: raw, allowed: RedisURL.allowedForm)
+                // The bad URL is repeated without its password.
+                throw ConfigError(variable: "REDIS_URL", value: RedisURL.redacted(raw), allowed: RedisURL.allowedForm)
             }
             c.redisURL = url
         }
@@ -63,6 +71,7 @@ public enum ConfigLoader {
             "MAX_MESSAGE_RATE_PER_CLIENT", default: c.maxMessageRatePerClient, in: 1...1_000_000)
         c.maxClientFrameBytes = try r.int(
             "MAX_CLIENT_FRAME_BYTES", default: c.maxClientFrameBytes, in: 256...16_777_216)
+        c.maxClientFragments = try r.int("MAX_CLIENT_FRAGMENTS", default: c.maxClientFragments, in: 1...10_000)
         c.clientIdleTimeoutSeconds = try r.int(
             "CLIENT_IDLE_TIMEOUT", default: c.clientIdleTimeoutSeconds, in: 1...86_400)
         c.clientMaxQueueBytes = try r.int(
@@ -81,6 +90,48 @@ public enum ConfigLoader {
             "REDIS_CONNECT_TIMEOUT_MS", default: c.redisConnectTimeoutMs, in: 10...600_000)
         c.redisCommandTimeoutMs = try r.int(
             "REDIS_COMMAND_TIMEOUT_MS", default: c.redisCommandTimeoutMs, in: 10...600_000)
+        c.maxConnections = try r.int("MAX_CONNECTIONS", default: c.maxConnections, in: 1...10_000_000)
+        c.maxConnectionsPerIP = try r.int("MAX_CONNECTIONS_PER_IP", default: c.maxConnectionsPerIP, in: 1...10_000_000)
+        c.maxNewConnectionsPerIPPerMin = try r.int(
+            "MAX_NEW_CONNECTIONS_PER_IP_PER_MIN", default: c.maxNewConnectionsPerIPPerMin, in: 1...10_000_000)
+        c.httpHeadTimeoutMs = try r.int("HTTP_HEAD_TIMEOUT_MS", default: c.httpHeadTimeoutMs, in: 100...600_000)
+        c.httpIdleTimeoutSeconds = try r.int("HTTP_IDLE_TIMEOUT_S", default: c.httpIdleTimeoutSeconds, in: 1...86_400)
+        c.trustProxyHeaders = try r.bool("TRUST_PROXY_HEADERS", default: c.trustProxyHeaders)
+        c.clientWriteStallSeconds = try r.int(
+            "CLIENT_WRITE_STALL_S", default: c.clientWriteStallSeconds, in: 1...86_400)
+        c.maxUpstreamStreams = try r.int("MAX_UPSTREAM_STREAMS", default: c.maxUpstreamStreams, in: 1...1_000_000)
+        c.maxNewStreamsPerClientPerMin = try r.int(
+            "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN", default: c.maxNewStreamsPerClientPerMin, in: 1...1_000_000)
+        c.bybitConnectBudgetPer5Min = try r.int(
+            "BYBIT_CONNECT_BUDGET_PER_5MIN", default: c.bybitConnectBudgetPer5Min, in: 1...499,
+            note: " (Bybit allows 500 per 5 minutes per domain)")
+        c.binanceConnectBudgetPer5Min = try r.int(
+            "BINANCE_CONNECT_BUDGET_PER_5MIN", default: c.binanceConnectBudgetPer5Min, in: 1...299,
+            note: " (Binance allows 300 per 5 minutes per IP)")
+        c.authMode = try r.enumeration("AUTH_MODE", default: c.authMode)
+        c.apiKeys = try r.list("API_KEYS") { key in
+            guard key.hasPrefix("sha256:") else { return !key.contains(" ") }
+            let hex = key.dropFirst("sha256:".count)
+            return hex.count == 64 && hex.allSatisfy(\.isHexDigit)
+        } allowed: {
+            "comma-separated keys; a hashed key is sha256:<64 hex digits>"
+        }
+        if c.authMode == .apikey && c.apiKeys.isEmpty {
+            throw ConfigError(
+                variable: "AUTH_MODE", value: "apikey", allowed: "API_KEYS set too (no key would let nobody in)")
+        }
+        c.allowedOrigins = try r.list("ALLOWED_ORIGINS") { origin in
+            (origin.hasPrefix("http://") || origin.hasPrefix("https://")) && !origin.hasSuffix("/")
+        } allowed: {
+            "comma-separated origins such as https://app.example.com (scheme and host, no path)"
+        }
+        if let token = r.value("ADMIN_TOKEN") {
+            guard token.count >= 16, !token.contains(where: \.isWhitespace) else {
+                throw ConfigError(
+                    variable: "ADMIN_TOKEN", value: "<hidden>", allowed: "at least 16 characters without spaces")
+            }
+            c.adminToken = token
+        }
         return c
     }
 
@@ -113,6 +164,28 @@ public enum ConfigLoader {
             let v = transform(raw)
             guard valid(v) else { throw ConfigError(variable: name, value: raw, allowed: allowed()) }
             return v
+        }
+
+        func bool(_ name: String, default d: Bool) throws(ConfigError) -> Bool {
+            guard let raw = value(name) else { return d }
+            switch raw.lowercased() {
+            case "true", "1", "yes": return true
+            case "false", "0", "no": return false
+            default: throw ConfigError(variable: name, value: raw, allowed: "true or false")
+            }
+        }
+
+        /// A comma-separated list; a secret variable's bad entry is not repeated in the error.
+        func list(_ name: String, valid: (String) -> Bool, allowed: () -> String) throws(ConfigError) -> [String] {
+            guard let raw = value(name) else { return [] }
+            let items = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
+            for item in items where !valid(item) {
+                let shown = ConfigLoader.secretVariables.contains(name) ? "<hidden>" : raw
+                throw ConfigError(variable: name, value: shown, allowed: allowed())
+            }
+            return items
         }
 
         func enumeration<E: RawRepresentable & CaseIterable>(_ name: String, default d: E) throws(ConfigError) -> E

@@ -65,6 +65,15 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         self.init(host: host, port: port, username: username, password: password, database: database)
     }
 
+    /// A URL as given, with whatever stands between `://` and the last `@` hidden: for errors about a URL that
+    /// did not parse (it may still hold a password).
+    public static func redacted(_ raw: String) -> String {
+        guard let scheme = raw.range(of: "://"), let at = raw.lastIndex(of: "@"), at > scheme.upperBound else {
+            return raw
+        }
+        return String(raw[..<scheme.upperBound]) + "***" + String(raw[at...])
+    }
+
     /// The address without the password, safe to log.
     public var description: String {
         let auth = password == nil ? "" : "\(username ?? ""):***@"

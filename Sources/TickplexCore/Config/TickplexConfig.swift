@@ -29,6 +29,8 @@ public struct TickplexConfig: Sendable, Equatable {
     public var maxSubscriptionsPerClient = 100
     public var maxMessageRatePerClient = 100
     public var maxClientFrameBytes = 65_536
+    /// Frames one client message may be split into (continuation frames); more → close 1008.
+    public var maxClientFragments = 64
     public var clientIdleTimeoutSeconds = 300
     public var clientMaxQueueBytes = 1_048_576
     public var quoteMaxAgeMs = 5_000
@@ -42,6 +44,41 @@ public struct TickplexConfig: Sendable, Equatable {
     public var lastValueTTLMs = 60_000
     public var redisConnectTimeoutMs = 3_000
     public var redisCommandTimeoutMs = 5_000
+
+    // MARK: Exposure: sockets before the upgrade, client writes, budgets toward the exchange, access control
+
+    /// Open sockets, upgraded or not; past it a new connection is answered 503 and closed.
+    public var maxConnections = 20_000
+    public var maxConnectionsPerIP = 200
+    /// New connections one IP may open per minute (429 past it).
+    public var maxNewConnectionsPerIPPerMin = 600
+    /// A request head not complete within this is closed (slowloris).
+    public var httpHeadTimeoutMs = 10_000
+    /// A keep-alive HTTP connection with no request for this long is closed.
+    public var httpIdleTimeoutSeconds = 60
+    /// Take the client address from `X-Forwarded-For` (its last entry: the one our proxy added).
+    public var trustProxyHeaders = false
+    /// A client whose socket takes no bytes for this long, with bytes waiting, is closed.
+    public var clientWriteStallSeconds = 30
+    /// Streams this node holds upstream at most (all venues together).
+    public var maxUpstreamStreams = 5_000
+    /// Streams new to the node one client may cause per minute.
+    public var maxNewStreamsPerClientPerMin = 120
+    /// Upstream connection attempts per 5 minutes: Bybit per WebSocket domain (exchange limit 500), Binance per
+    /// host (exchange limit 300 per IP).
+    public var bybitConnectBudgetPer5Min = 400
+    public var binanceConnectBudgetPer5Min = 240
+
+    public enum AuthMode: String, Sendable, CaseIterable {
+        case none, apikey
+    }
+    public var authMode = AuthMode.none
+    /// API keys: plain, or `sha256:<hex>` (the key's SHA-256, lower-case hex).
+    public var apiKeys: [String] = []
+    /// Browser origins allowed to open `/ws` (empty: any origin).
+    public var allowedOrigins: [String] = []
+    /// When set, `/stats` and `/metrics` need `Authorization: Bearer <ADMIN_TOKEN>` (or `?token=`).
+    public var adminToken: String?
 
     public init() {}
 }

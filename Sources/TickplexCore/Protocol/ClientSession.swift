@@ -20,6 +20,10 @@ public struct ClientSession: Sendable {
     public struct Output: Sendable, Equatable {
         public var replies: [String] = []
         public var actions: [Action] = []
+        public init(replies: [String] = [], actions: [Action] = []) {
+            self.replies = replies
+            self.actions = actions
+        }
     }
 
     public let limits: Limits
@@ -93,10 +97,12 @@ public struct ClientSession: Sendable {
             w.endObject()
             return Output(replies: [w.text])
         case "subscribe", "unsubscribe":
-            guard let items = json["args"]?.array else {
+            // DESIGN: args missing, not a list, empty, or holding a non-string → one INVALID_ARGS error.
+            guard let items = json["args"]?.array, !items.isEmpty else {
                 return Output(replies: [
                     Self.error(
-                        "INVALID_ARGS", "\"args\" must be a list of stream arguments such as [\"ticker:BTCUSDT\"]",
+                        "INVALID_ARGS",
+                        "\"args\" must be a non-empty list of stream arguments such as [\"ticker:BTCUSDT\"]",
                         requestId)
                 ])
             }
@@ -108,7 +114,14 @@ public struct ClientSession: Sendable {
                         requestId)
                 ])
             }
-            let args = items.map { $0.string }
+            let args = items.compactMap(\.string)
+            guard args.count == items.count else {
+                return Output(replies: [
+                    Self.error(
+                        "INVALID_ARGS", "every element of \"args\" must be a string such as \"ticker:BTCUSDT\"",
+                        requestId)
+                ])
+            }
             return op == "subscribe" ? subscribe(args, requestId: requestId) : unsubscribe(args, requestId: requestId)
         default:
             return Output(replies: [
@@ -135,15 +148,11 @@ public struct ClientSession: Sendable {
 
     // MARK: - Subscriptions
 
-    private mutating func subscribe(_ args: [String?], requestId: JSONValue?) -> Output {
+    private mutating func subscribe(_ args: [String], requestId: JSONValue?) -> Output {
         var accepted: [String] = []
         var rejected: [(String, String)] = []
         var actions: [Action] = []
         for arg in args {
-            guard let arg else {
-                rejected.append(("", "each argument must be a string such as \"ticker:BTCUSDT\""))
-                continue
-            }
             switch StreamArgument.parse(arg, defaultVenue: defaultVenue) {
             case .failure(let r):
                 rejected.append((arg, r.reason))
@@ -195,10 +204,10 @@ public struct ClientSession: Sendable {
         return Output(replies: [w.text], actions: actions)
     }
 
-    private mutating func unsubscribe(_ args: [String?], requestId: JSONValue?) -> Output {
+    private mutating func unsubscribe(_ args: [String], requestId: JSONValue?) -> Output {
         var removed: [String] = []
         var actions: [Action] = []
-        for case let arg? in args {
+        for arg in args {
             guard case .success(let key) = StreamArgument.parse(arg, defaultVenue: defaultVenue),
                 let i = subscriptions.firstIndex(where: { $0.key == key })
             else { continue }

@@ -81,57 +81,71 @@ actor FanoutHub {
 
     /// Adds a client to a stream; the first local subscriber subscribes the bus channel and the upstream.
     /// Returns the venue's refusal when it cannot serve the stream.
+    ///
+    /// Creating and removing a stream are single-flight: while one is in progress (`transitions`), later callers
+    /// for that channel wait for it to end and then look again, so there is one upstream reference and one bus
+    /// subscription per live stream. No actor state is force-unwrapped across a suspension: every read after an
+    /// `await` checks again.
     func subscribe(_ id: Int, _ session: Subscriber, _ key: StreamKey) async -> VenueRejection? {
         let channel = key.channel(brand: brand)
-        // A loop because the actor is re-entered at each await: another client may create (or its last subscriber
-        // remove) the stream meanwhile; exactly one upstream reference and bus subscription per live stream.
-        while streams[channel] == nil {
-            guard let pool = upstream.pool(for: key.venue) else { return VenueRejection("venue not configured") }
-            let requestedAt = ContinuousClock.now
-            if case .failure(let rejection) = await pool.ensureSubscribed(key) { return rejection }
-            guard streams[channel] == nil else {
-                await pool.release(key)
-                break
-            }
-            streams[channel] = Stream(key: key, requestedAt: requestedAt)
-            do {
-                try await bus.subscribe([channel])
-            } catch {
-                logger.warning("bus subscribe \(channel) failed: \(error); it is retried when the bus reconnects")
-            }
-        }
         // The latest state first, as a snapshot, then updates (trades and liquidations have no state).
         let hasState = key.kind != .trade && key.kind != .liquidation
-        guard hasState else {
+        while true {
+            await waitForTransition(channel)
+            guard let stream = streams[channel] else {
+                if let rejection = await createStream(key, channel: channel) { return rejection }
+                continue
+            }
+            guard hasState else {
+                join(id, session, key, channel)
+                return nil
+            }
+            if let last = stream.last {
+                // Enqueued and joined without a suspension in between: no update can come before it or be missed.
+                session.outbox.send(Self.asSnapshot(last), stream: channel, conflate: false)
+                join(id, session, key, channel)
+                return nil
+            }
+            // Nothing delivered here yet: the stored value (published by this or another node). Updates that
+            // arrive while it is read are not sent to this client; the newer of the two becomes its snapshot, and
+            // updates not newer than the snapshot are skipped for it (one may still be on its way through the bus).
+            let stored = try? await store.get(EventPublisher.lastValueKey(key, brand: brand))
+            // The stream's other subscribers all left while the value was read (and released it): start over.
+            guard let current = streams[channel], transitions[channel] == nil else { continue }
+            let candidates = [stored?.value, current.last].compactMap { $0 }
+            let newest = candidates.max { (SeqPeek.seq(in: $0) ?? -1) < (SeqPeek.seq(in: $1) ?? -1) }
+            if let newest {
+                session.outbox.send(
+                    Self.asSnapshot(newest), stream: channel, conflate: false, skipThrough: SeqPeek.seq(in: newest))
+            }
             join(id, session, key, channel)
             return nil
         }
-        if let last = streams[channel]!.last {
-            // Enqueued and joined without a suspension in between: no update can come before it or be missed.
-            session.outbox.send(Self.asSnapshot(last), stream: channel, conflate: false)
-            join(id, session, key, channel)
-            return nil
+    }
+
+    /// The first local subscriber's work: the upstream reference and the bus subscription, as one transition.
+    private func createStream(_ key: StreamKey, channel: String) async -> VenueRejection? {
+        guard let pool = upstream.pool(for: key.venue) else { return VenueRejection("venue not configured") }
+        beginTransition(channel)
+        defer { endTransition(channel) }
+        let requestedAt = ContinuousClock.now
+        if case .failure(let rejection) = await pool.ensureSubscribed(key) { return rejection }
+        streams[channel] = Stream(key: key, requestedAt: requestedAt)
+        do {
+            try await bus.subscribe([channel])
+        } catch {
+            logger.warning("bus subscribe \(channel) failed: \(error); it is retried when the bus reconnects")
         }
-        // Nothing delivered here yet: the stored value (published by this or another node). Updates that arrive
-        // while it is read are not sent to this client; the newer of the two becomes its snapshot, and updates
-        // not newer than the snapshot are skipped for it (one may still be on its way through the bus).
-        let stored = try? await store.get(EventPublisher.lastValueKey(key, brand: brand))
-        // The stream's other subscribers all left while the value was read (and released it): start over.
-        guard streams[channel] != nil else { return await subscribe(id, session, key) }
-        let candidates = [stored?.value, streams[channel]!.last].compactMap { $0 }
-        let newest = candidates.max { (SeqPeek.seq(in: $0) ?? -1) < (SeqPeek.seq(in: $1) ?? -1) }
-        if let newest {
-            session.outbox.send(
-                Self.asSnapshot(newest), stream: channel, conflate: false, skipThrough: SeqPeek.seq(in: newest))
-        }
-        join(id, session, key, channel)
         return nil
     }
 
     private func join(_ id: Int, _ session: Subscriber, _ key: StreamKey, _ channel: String) {
-        streams[channel]!.clients[id] = session
+        guard streams[channel] != nil else { return }
+        streams[channel]?.clients[id] = session
         venuesByClient[id, default: [:]][key.venue, default: 0] += 1
-        if let reason = refusals.reason(for: key, since: streams[channel]!.requestedAt) {
+        if let requestedAt = streams[channel]?.requestedAt,
+            let reason = refusals.reason(for: key, since: requestedAt)
+        {
             session.onRejected(key, reason)
         }
     }
@@ -143,12 +157,31 @@ actor FanoutHub {
             venues[key.venue] = n > 1 ? n - 1 : nil
             venuesByClient[id] = venues
         }
-        if streams[channel]?.clients.isEmpty == true {
-            // The last local subscriber left: clean the stream's state, let the upstream linger start.
-            streams[channel] = nil
-            try? await bus.unsubscribe([channel])
-            await upstream.pool(for: key.venue)?.release(key)
+        guard streams[channel]?.clients.isEmpty == true else { return }
+        // The last local subscriber left: clean the stream's state, let the upstream linger start. A subscriber
+        // arriving meanwhile waits for this to finish and then creates the stream anew.
+        streams[channel] = nil
+        beginTransition(channel)
+        defer { endTransition(channel) }
+        try? await bus.unsubscribe([channel])
+        await upstream.pool(for: key.venue)?.release(key)
+    }
+
+    // MARK: - Single-flight transitions
+
+    /// Channels being created or removed, with the callers waiting for that to end.
+    private var transitions: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    private func waitForTransition(_ channel: String) async {
+        while transitions[channel] != nil {
+            await withCheckedContinuation(isolation: self) { transitions[channel, default: []].append($0) }
         }
+    }
+
+    private func beginTransition(_ channel: String) { transitions[channel] = [] }
+
+    private func endTransition(_ channel: String) {
+        for waiter in transitions.removeValue(forKey: channel) ?? [] { waiter.resume() }
     }
 
     func remove(_ id: Int, keys: [StreamKey]) async {
@@ -167,13 +200,14 @@ actor FanoutHub {
 
     /// A bus message: the same buffer to every local subscriber, one hop to each event loop that serves some.
     func deliver(_ message: BusMessage, receivedAt: NIODeadline = .now()) {
-        guard streams[message.channel] != nil else { return }
-        streams[message.channel]!.last = message.payload
-        let kind = streams[message.channel]!.key.kind
-        let conflate = kind == .ticker || kind == .book
+        guard var stream = streams.removeValue(forKey: message.channel) else { return }
+        stream.last = message.payload
+        let conflate = stream.key.kind == .ticker || stream.key.kind == .book
+        let groups = stream.loopGroups()
+        streams[message.channel] = stream
         // Framed once here; every client's socket gets these same bytes.
         let (framed, channel) = (ServerTextFrame.encode(message.payload), message.channel)
-        for group in streams[message.channel]!.loopGroups() {
+        for group in groups {
             let outboxes = group.outboxes
             let (latency, stats) = (self.latency, self.stats)
             group.loop.execute {

@@ -27,7 +27,7 @@ final class WebSocketGateway: Sendable {
         self.logger = logger
     }
 
-    /// MAX_CLIENTS is enforced in front of the upgrade by `ClientCapacityGate` (a refusal from here would reach the
+    /// MAX_CLIENTS is enforced in front of the upgrade by `ConnectionGate` (a refusal from here would reach the
     /// client as 400).
     func register(on router: Router<GatewayRequestContext>) {
         router.ws("/ws") { inbound, outbound, context in
@@ -76,18 +76,27 @@ final class WebSocketGateway: Sendable {
         await hub.register(id, subscriber)
         stats.clients.add(1)
         defer { stats.clients.add(-1) }
-        let maxFrame = config.maxClientFrameBytes
+        let (maxBytes, maxFragments) = (config.maxClientFrameBytes, config.maxClientFragments)
         do {
             try await withGracefulShutdownHandler {
-                // The reader: client frames → session → replies and hub actions. Writes need no task of their own
-                // (see ClientOutbox).
-                for try await message in inbound.messages(maxSize: maxFrame) {
+                var assembler = ClientMessageAssembler(maxBytes: maxBytes, maxFragments: maxFragments)
+                // The reader: client frames → whole messages (bounded) → session → replies and hub actions. Writes
+                // need no task of their own (see ClientOutbox).
+                for try await frame in inbound {
                     let now = Self.now()
-                    let output = session.state.withLock { s in
-                        switch message {
-                        case .text(let text): s.handle(text: text, now: now)
-                        case .binary: s.handleBinary(now: now)
+                    let opcode: ClientMessageAssembler.Opcode =
+                        switch frame.opcode {
+                        case .text: .text
+                        case .binary: .binary
+                        case .continuation: .continuation
                         }
+                    let output: ClientSession.Output
+                    switch assembler.receive(opcode, data: frame.data, fin: frame.fin) {
+                    case .pending: continue
+                    case .text(let text): output = session.state.withLock { $0.handle(text: text, now: now) }
+                    case .binary: output = session.state.withLock { $0.handleBinary(now: now) }
+                    case .close(let code, let reason):
+                        output = ClientSession.Output(actions: [.close(code: code, reason: reason)])
                     }
                     for reply in output.replies {
                         outbox.send(ByteBuffer(string: reply), stream: nil, conflate: false)

@@ -27,6 +27,8 @@ public final class TickplexNode: Sendable {
     let hub: FanoutHub
     let gatewayStats = GatewayStats()
     let rejections = RejectionBook()
+    let admission: ConnectionAdmission
+    let access: AccessPolicy
     let metrics: NodeMetrics
     let sampler: StatsSampler
     let startedAt = ContinuousClock.now
@@ -51,6 +53,11 @@ public final class TickplexNode: Sendable {
         self.config = config
         self.logger = logger
         self.simulator = simulator
+        admission = ConnectionAdmission(
+            limits: .init(
+                maxConnections: config.maxConnections, maxPerIP: config.maxConnectionsPerIP,
+                maxNewPerIPPerMinute: config.maxNewConnectionsPerIPPerMin))
+        access = AccessPolicy(config: config)
         if let url = config.redisURL {
             let redisConfig = RedisConfiguration(
                 url: url,
@@ -162,6 +169,7 @@ public final class TickplexNode: Sendable {
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: AccessMiddleware(policy: access))
         HealthRoutes(health: healthMonitor).register(on: router)
         LivePage.register(on: router)
         QuoteRoutes(config: config, store: store, upstream: upstream, rejections: rejections).register(on: router)
@@ -204,9 +212,9 @@ public final class TickplexNode: Sendable {
             publishFailures: publisher.failed, upstreams: upstreams, redis: redisState)
     }
 
-    /// HTTP/1 with the `/ws` upgrade, behind the MAX_CLIENTS gate.
+    /// HTTP/1 with the `/ws` upgrade, behind the connection gate.
     static func gatedServer(
-        webSocketRouter: Router<GatewayRequestContext>, maxClients: Int, stats: GatewayStats,
+        webSocketRouter: Router<GatewayRequestContext>, settings: GateSettings,
         configuration: HTTP1WebSocketUpgradeChannel.Configuration
     ) -> HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
@@ -214,9 +222,14 @@ public final class TickplexNode: Sendable {
             GatedWebSocketChannel(
                 inner: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                maxClients: maxClients,
-                isFull: { stats.clients.value >= maxClients })
+                settings: settings)
         }
+    }
+
+    var gateSettings: GateSettings {
+        GateSettings(
+            admission: admission, policy: access, trustProxyHeaders: config.trustProxyHeaders,
+            headTimeout: .milliseconds(Int64(config.httpHeadTimeoutMs)), maxClients: config.maxClients)
     }
 
     /// Every service of the node, in start order (shut down in reverse: HTTP first, Redis last).
@@ -232,8 +245,9 @@ public final class TickplexNode: Sendable {
         let app = Application(
             router: makeRouter(),
             server: Self.gatedServer(
-                webSocketRouter: wsRouter, maxClients: config.maxClients, stats: gatewayStats,
+                webSocketRouter: wsRouter, settings: gateSettings,
                 configuration: .init(
+                    http1: .init(idleTimeout: .seconds(Int64(config.httpIdleTimeoutSeconds))),
                     ws: .init(
                         maxFrameSize: config.maxClientFrameBytes,
                         // Pings every half idle timeout; a client that does not answer is closed.

@@ -256,7 +256,8 @@ public struct BybitAdapter: Sendable {
                 awaitingSnapshot.insert(topic)
                 return keys.map { .resync($0, reason: "\(topic): delta before any snapshot") }
             }
-            guard u == book.updateId + 1 else {
+            // No `+ 1` on an exchange value: `Int64.max` would trap.
+            guard book.updateId < .max, u == book.updateId + 1 else {
                 let reason = "\(topic): update id gap (had \(book.updateId), got \(u))"
                 books[topic] = nil
                 awaitingSnapshot.insert(topic)
