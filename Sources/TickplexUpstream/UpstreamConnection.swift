@@ -30,6 +30,7 @@ actor UpstreamConnection {
     let route: String
     private let baseURL: WebSocketURL
     private let timing: UpstreamTiming
+    private let budgets: UpstreamBudgets
     private let logger: Logger
     private let keyMap: TopicKeyMap
     private let onNotice: @Sendable (UpstreamNotice) -> Void
@@ -53,8 +54,9 @@ actor UpstreamConnection {
     private(set) var sessions = 0
 
     init(
-        id: Int, venue: Venue, route: String, baseURL: WebSocketURL, timing: UpstreamTiming, logger: Logger,
-        keyMap: TopicKeyMap, onNotice: @escaping @Sendable (UpstreamNotice) -> Void,
+        id: Int, venue: Venue, route: String, baseURL: WebSocketURL, timing: UpstreamTiming,
+        budgets: UpstreamBudgets, logger: Logger, keyMap: TopicKeyMap,
+        onNotice: @escaping @Sendable (UpstreamNotice) -> Void,
         onRejected: @escaping @Sendable ([String], String) async -> Void
     ) {
         self.id = id
@@ -62,6 +64,7 @@ actor UpstreamConnection {
         self.route = route
         self.baseURL = baseURL
         self.timing = timing
+        self.budgets = budgets
         self.logger = logger
         self.keyMap = keyMap
         self.onNotice = onNotice
@@ -160,6 +163,15 @@ actor UpstreamConnection {
     private func runLoop() async {
         var attempt = 0
         while !stopped && !Task.isCancelled {
+            // Every attempt, first or reconnect, of every connection of the node counts against the exchange's
+            // per-IP rule: past the budget the attempt waits rather than risk a ban for every user of the node.
+            let wait = budgets.reserveAttempt(venue: venue, url: baseURL, now: UpstreamPool.nowMs())
+            if wait > .zero {
+                logger.warning(
+                    "upstream \(venue.rawValue)#\(id): connection-attempt budget spent; next attempt in \(wait)")
+                try? await Task.sleep(for: wait)
+                if stopped || Task.isCancelled { break }
+            }
             let (url, inURL) = url()
             let started = ContinuousClock.now
             let sessionNumber = sessions

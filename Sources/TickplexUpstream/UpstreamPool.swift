@@ -17,6 +17,7 @@ public actor UpstreamPool: Service {
     public let venue: Venue
     private let baseURL: WebSocketURL
     private let timing: UpstreamTiming
+    private let budgets: UpstreamBudgets
     private let logger: Logger
     private let onNotice: @Sendable (UpstreamNotice) -> Void
     private let codec: VenueCodec
@@ -28,12 +29,14 @@ public actor UpstreamPool: Service {
     private var placement: [String: Int] = [:]
 
     public init(
-        venue: Venue, url: WebSocketURL, linger: Duration, timing: UpstreamTiming = .init(), logger: Logger,
+        venue: Venue, url: WebSocketURL, linger: Duration, timing: UpstreamTiming = .init(),
+        budgets: UpstreamBudgets = .init(), logger: Logger,
         onNotice: @escaping @Sendable (UpstreamNotice) -> Void
     ) {
         self.venue = venue
         self.baseURL = url
         self.timing = timing
+        self.budgets = budgets
         self.logger = logger
         self.onNotice = onNotice
         self.codec = VenueCodec(venue: venue)
@@ -48,6 +51,14 @@ public actor UpstreamPool: Service {
         switch codec.topic(for: key) {
         case .failure(let rejection): return .failure(rejection)
         case .success(let t): topic = t
+        }
+        // A topic new to the node takes a place under MAX_UPSTREAM_STREAMS (returned when it is unsubscribed or
+        // refused); one already carried, even lingering, costs the exchange nothing.
+        if !table.contains(topic: topic) && !budgets.takeStream() {
+            return .failure(
+                VenueRejection(
+                    "this node already holds its maximum of \(budgets.limits.maxStreams) upstream streams "
+                        + "(MAX_UPSTREAM_STREAMS); try again when others are released"))
         }
         keyMap.add(key, topic: topic)
         for action in table.acquire(key, topic: topic, now: Self.nowMs()) {
@@ -66,7 +77,10 @@ public actor UpstreamPool: Service {
     /// Unsubscribes topics whose linger ran out. `run()` calls it; tests may call it directly.
     public func expireLingering() async {
         for action in table.expire(now: Self.nowMs()) {
-            if case .unsubscribe(let topic) = action { await unplace(topic) }
+            if case .unsubscribe(let topic) = action {
+                budgets.returnStream()
+                await unplace(topic)
+            }
         }
     }
 
@@ -105,7 +119,8 @@ public actor UpstreamPool: Service {
         let id = nextSlot
         nextSlot += 1
         let connection = UpstreamConnection(
-            id: id, venue: venue, route: route, baseURL: baseURL, timing: timing, logger: logger, keyMap: keyMap,
+            id: id, venue: venue, route: route, baseURL: baseURL, timing: timing, budgets: budgets, logger: logger,
+            keyMap: keyMap,
             onNotice: onNotice,
             onRejected: { [weak self] topics, reason in await self?.rejected(topics, reason: reason) })
         slots[id] = Slot(connection: connection, route: route)
@@ -133,6 +148,7 @@ public actor UpstreamPool: Service {
     /// The exchange refused topics: every stream that asked for them hears the exchange's words.
     func rejected(_ topics: [String], reason: String) {
         for topic in topics {
+            if table.contains(topic: topic) { budgets.returnStream() }
             for key in table.reject(topic: topic) { onNotice(.rejected(key, reason: reason)) }
             keyMap.removeTopic(topic)
             if let slotId = placement.removeValue(forKey: topic) { slots[slotId]?.topics.remove(topic) }
@@ -175,5 +191,5 @@ public actor UpstreamPool: Service {
         return out
     }
 
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

@@ -6,17 +6,22 @@ import TickplexCore
 /// of its venue is wanted. Runs every pool as one service.
 public final class UpstreamPools: Service, Sendable {
     public let pools: [Venue: UpstreamPool]
+    /// Connection attempts and the stream cap, shared by every pool.
+    public let budgets: UpstreamBudgets
 
     public init(
-        urls: [Venue: WebSocketURL], linger: Duration, timing: UpstreamTiming = .init(), logger: Logger,
+        urls: [Venue: WebSocketURL], linger: Duration, timing: UpstreamTiming = .init(),
+        budgets: UpstreamBudgets = .init(), logger: Logger,
         onNotice: @escaping @Sendable (UpstreamNotice) -> Void
     ) {
         var pools: [Venue: UpstreamPool] = [:]
         for (venue, url) in urls {
             pools[venue] = UpstreamPool(
-                venue: venue, url: url, linger: linger, timing: timing, logger: logger, onNotice: onNotice)
+                venue: venue, url: url, linger: linger, timing: timing, budgets: budgets, logger: logger,
+                onNotice: onNotice)
         }
         self.pools = pools
+        self.budgets = budgets
     }
 
     public func pool(for venue: Venue) -> UpstreamPool? { pools[venue] }

@@ -49,9 +49,10 @@ public struct TickplexConfig: Sendable, Equatable {
 
     /// Open sockets, upgraded or not; past it a new connection is answered 503 and closed.
     public var maxConnections = 20_000
-    public var maxConnectionsPerIP = 200
+    /// Generous by default: many users can share one address (offices, carrier NAT).
+    public var maxConnectionsPerIP = 1_000
     /// New connections one IP may open per minute (429 past it).
-    public var maxNewConnectionsPerIPPerMin = 600
+    public var maxNewConnectionsPerIPPerMin = 1_200
     /// A request head not complete within this is closed (slowloris).
     public var httpHeadTimeoutMs = 10_000
     /// A keep-alive HTTP connection with no request for this long is closed.

@@ -139,6 +139,8 @@ final class GatewayStats: Sendable {
     let conflated = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
     let slowConsumerCloses = Atomic<Int>(0)
+    /// Subscriptions refused because the client spent its budget of streams new to the node.
+    let budgetRefusals = Atomic<Int>(0)
 
     var snapshot: GatewayCounters {
         GatewayCounters(

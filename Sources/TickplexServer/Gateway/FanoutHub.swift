@@ -51,6 +51,10 @@ actor FanoutHub {
     private var streams: [String: Stream] = [:]
     private var venuesByClient: [Int: [Venue: Int]] = [:]
     private var clients: [Int: Subscriber] = [:]
+    /// Streams new to the node each client may cause per minute (MAX_NEW_STREAMS_PER_CLIENT_PER_MIN), so that
+    /// subscribe/unsubscribe churn cannot walk the exchange's symbol space.
+    private let newStreamsPerMinute: Int
+    private var newStreamBudgets: [Int: AttemptWindow] = [:]
     /// The exchange's refusals (recorded by the node as they arrive): a client joining a refused stream, or the
     /// one whose subscription was still being set up when the refusal came, hears it too.
     private let refusals: RejectionBook
@@ -62,8 +66,10 @@ actor FanoutHub {
 
     init(
         brand: String, bus: any MessageBus, store: any LastValueStore, upstream: UpstreamPools,
-        refusals: RejectionBook, stats: GatewayStats, latency: Metrics.Timer? = nil, logger: Logger
+        refusals: RejectionBook, stats: GatewayStats, latency: Metrics.Timer? = nil,
+        newStreamsPerClientPerMinute: Int = 120, logger: Logger
     ) {
+        self.newStreamsPerMinute = newStreamsPerClientPerMinute
         self.refusals = refusals
         self.stats = stats
         self.latency = latency
@@ -93,6 +99,7 @@ actor FanoutHub {
         while true {
             await waitForTransition(channel)
             guard let stream = streams[channel] else {
+                if let refusal = spendNewStreamBudget(id) { return refusal }
                 if let rejection = await createStream(key, channel: channel) { return rejection }
                 continue
             }
@@ -121,6 +128,22 @@ actor FanoutHub {
             join(id, session, key, channel)
             return nil
         }
+    }
+
+    /// A client is about to create a stream on the node: one from its budget, or the refusal it hears.
+    private func spendNewStreamBudget(_ id: Int) -> VenueRejection? {
+        let now = Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
+        var window = newStreamBudgets[id] ?? AttemptWindow(limit: newStreamsPerMinute, windowMs: 60_000)
+        let wait = window.reserve(now: now)
+        guard wait == 0 else {
+            // Not spent: the refused attempt gives its place back by not being stored.
+            stats.budgetRefusals.add(1)
+            return VenueRejection(
+                "more than \(newStreamsPerMinute) streams new to this node in a minute "
+                    + "(MAX_NEW_STREAMS_PER_CLIENT_PER_MIN); subscribe to it again in \(wait / 1000 + 1) s")
+        }
+        newStreamBudgets[id] = window
+        return nil
     }
 
     /// The first local subscriber's work: the upstream reference and the bus subscription, as one transition.
@@ -188,6 +211,7 @@ actor FanoutHub {
         for key in keys { await unsubscribe(id, key) }
         clients[id] = nil
         venuesByClient[id] = nil
+        newStreamBudgets[id] = nil
     }
 
     /// Shutdown: every client gets close 1001, concurrently.

@@ -11,7 +11,8 @@ struct KlineRoutes: Sendable {
     let history: any CandleHistory
 
     static let path = "/v1/klines"
-    static let parameters: Set<String> = ["symbol", "interval", "from", "to", "limit", "venue"]
+    // `token` is the credential of AUTH_MODE=apikey (read by the access middleware).
+    static let parameters: Set<String> = ["symbol", "interval", "from", "to", "limit", "venue", "token"]
 
     func register(on router: Router<some RequestContext>) {
         router.get(RouterPath(stringLiteral: Self.path)) { request, _ in

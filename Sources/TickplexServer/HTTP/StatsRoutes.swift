@@ -38,6 +38,29 @@ struct NodeStats: Encodable, Sendable {
     var publishFailures: Int
     var upstreams: [String: Venue]
     var redis: Redis?
+    var limits: Limits
+
+    /// What the node refused to protect itself and the exchange (README "Security and limits").
+    struct Limits: Encodable, Sendable {
+        /// Sockets open now, upgraded or not (MAX_CONNECTIONS).
+        var openConnections: Int
+        /// Connections refused before the upgrade, by HTTP status (as a string key).
+        var refusedConnections: [String: Int]
+        /// Connections closed because their request head did not arrive within HTTP_HEAD_TIMEOUT_MS.
+        var headTimeouts: Int
+        /// Subscriptions refused for MAX_NEW_STREAMS_PER_CLIENT_PER_MIN.
+        var newStreamRefusals: Int
+        /// Upstream streams held now, and those refused at MAX_UPSTREAM_STREAMS.
+        var upstreamStreams: Int
+        var upstreamStreamRefusals: Int
+        /// Upstream connection attempts, those that waited for the budget, and attempts per group in the last
+        /// 5 minutes.
+        var upstreamConnectAttempts: Int
+        var upstreamConnectAttemptsDelayed: Int
+        var upstreamConnectAttemptsLast5Min: [String: Int]
+        /// Upstream notices dropped because the publisher's input was full.
+        var publisherInputDropped: Int
+    }
 }
 
 struct StatsRoutes: Sendable {

@@ -41,7 +41,10 @@ public final class EventPublisher: Service, Sendable {
     /// The writer is set after init when it reports its failures back here (`recordFailure`).
     public init(brand: String, logger: Logger) {
         writer = Mutex(nil)
-        (notices, continuation) = AsyncStream.makeStream(of: UpstreamNotice.self, bufferingPolicy: .unbounded)
+        // Bounded: an upstream faster than the writer loses its oldest notices (counted in `dropped`), never
+        // memory without bound.
+        (notices, continuation) = AsyncStream.makeStream(
+            of: UpstreamNotice.self, bufferingPolicy: .bufferingNewest(Self.inputBound))
         self.brand = brand
         self.logger = logger
     }
@@ -63,8 +66,13 @@ public final class EventPublisher: Service, Sendable {
 
     /// Thread-safe entry point for the upstream pools.
     public func submit(_ notice: UpstreamNotice) {
-        continuation.yield(notice)
+        if case .dropped = continuation.yield(notice) { counters.dropped.add(1, ordering: .relaxed) }
     }
+
+    /// Notices waiting for the publisher at most.
+    public static let inputBound = 65_536
+    /// Notices dropped because the publisher's input was full.
+    public var dropped: Int { counters.dropped.load(ordering: .relaxed) }
 
     public var published: Int { counters.published.load(ordering: .relaxed) }
     /// Events that could not be stored or published (the bus was down).
@@ -160,5 +168,6 @@ public final class EventPublisher: Service, Sendable {
 private final class Counters: Sendable {
     let published = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
+    let dropped = Atomic<Int>(0)
     let lastFailureLog = Mutex(ContinuousClock.now - .seconds(60))
 }

@@ -59,6 +59,17 @@ final class NodeMetrics: Sendable {
         counter("tickplex_dropped_total", s.dropped)
         counter("tickplex_slow_consumer_closes_total", s.slowConsumerCloses)
         counter("tickplex_publish_failures_total", s.publishFailures)
+        let l = s.limits
+        gauge("tickplex_open_connections", l.openConnections)
+        for (status, n) in l.refusedConnections.sorted(by: { $0.key < $1.key }) {
+            counter("tickplex_connections_refused_total", n, [("status", status)])
+        }
+        counter("tickplex_head_timeouts_total", l.headTimeouts)
+        counter("tickplex_new_stream_refusals_total", l.newStreamRefusals)
+        gauge("tickplex_upstream_streams", l.upstreamStreams)
+        counter("tickplex_upstream_stream_refusals_total", l.upstreamStreamRefusals)
+        counter("tickplex_upstream_connect_attempts_total", l.upstreamConnectAttempts)
+        counter("tickplex_upstream_connect_attempts_delayed_total", l.upstreamConnectAttemptsDelayed)
         for venue in Venue.allCases {
             let connections = s.upstreams[venue.rawValue]?.connections ?? []
             let live = connections.filter { $0.state == "live" }.count

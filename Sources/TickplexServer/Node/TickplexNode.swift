@@ -87,7 +87,13 @@ public final class TickplexNode: Sendable {
         self.publisher = publisher
         upstream = UpstreamPools(
             urls: Self.upstreamURLs(config: config, simulator: simulator),
-            linger: .seconds(config.upstreamLingerSeconds), logger: logger
+            linger: .seconds(config.upstreamLingerSeconds),
+            budgets: UpstreamBudgets(
+                limits: .init(
+                    bybitAttemptsPer5Min: config.bybitConnectBudgetPer5Min,
+                    binanceAttemptsPer5Min: config.binanceConnectBudgetPer5Min,
+                    maxStreams: config.maxUpstreamStreams)),
+            logger: logger
         ) { publisher.submit($0) }
         let metrics = NodeMetrics(maxPriceStreams: config.metricsMaxStreams)
         self.metrics = metrics
@@ -95,7 +101,7 @@ public final class TickplexNode: Sendable {
         let hub = FanoutHub(
             brand: config.brand, bus: bus, store: store, upstream: upstream, refusals: rejections,
             stats: gatewayStats, latency: metrics.fanoutLatency,
-            logger: logger)
+            newStreamsPerClientPerMinute: config.maxNewStreamsPerClientPerMin, logger: logger)
         self.hub = hub
         let (stats, rejections) = (gatewayStats, self.rejections)
         sampler = StatsSampler { (publisher.published, stats.messagesOut.value) }
@@ -209,7 +215,24 @@ public final class TickplexNode: Sendable {
                 outPerSecond: (rates.outPerSecond * 10).rounded() / 10,
                 inTotal: publisher.published, outTotal: counters.messagesOut),
             conflated: counters.conflated, dropped: counters.dropped, slowConsumerCloses: counters.slowConsumerCloses,
-            publishFailures: publisher.failed, upstreams: upstreams, redis: redisState)
+            publishFailures: publisher.failed, upstreams: upstreams, redis: redisState,
+            limits: limitCounters(counters))
+    }
+
+    private func limitCounters(_ counters: GatewayCounters) -> NodeStats.Limits {
+        let budgets = upstream.budgets
+        return NodeStats.Limits(
+            openConnections: admission.openSockets,
+            refusedConnections: Dictionary(
+                uniqueKeysWithValues: admission.refused.withLock { $0 }.map { (String($0.key), $0.value) }),
+            headTimeouts: admission.headTimeouts.load(ordering: .relaxed),
+            newStreamRefusals: gatewayStats.budgetRefusals.value,
+            upstreamStreams: budgets.streamCount,
+            upstreamStreamRefusals: budgets.streamsRefused.load(ordering: .relaxed),
+            upstreamConnectAttempts: budgets.attempts.load(ordering: .relaxed),
+            upstreamConnectAttemptsDelayed: budgets.attemptsDelayed.load(ordering: .relaxed),
+            upstreamConnectAttemptsLast5Min: budgets.attemptsInWindow(now: UpstreamPool.nowMs()),
+            publisherInputDropped: publisher.dropped)
     }
 
     /// HTTP/1 with the `/ws` upgrade, behind the connection gate.
