@@ -14,12 +14,10 @@ public enum ExchangeFixtures {
         return package.appendingPathComponent("Tests/Fixtures/exchange")
     }
 
-    /// A file below the root, e.g. `bybit/tickers_linear.jsonl`.
-    public static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
-
-    /// The file's text; a missing fixture is an error that says where it was looked for.
+    /// The text of a file below the root (e.g. `bybit/tickers_linear.jsonl`); a missing fixture is an error that
+    /// says where it was looked for.
     public static func text(_ relative: String) throws -> String {
-        let file = url(relative)
+        let file = root.appendingPathComponent(relative)
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
             throw TestSupportError(description: "fixture \(relative) not found at \(file.path)")
         }

@@ -146,6 +146,12 @@ public final class RawWebSocketClient: Sendable {
         if reading { channel.read() }
     }
 
+    /// Waits for the upgrade response (or the socket's close) and returns its status: 101, or the refusal's.
+    public func handshake(timeout: Duration = .seconds(10)) async -> Int? {
+        _ = await eventually(timeout: timeout) { self.received.handshakeStatus != nil || self.isClosed }
+        return received.handshakeStatus
+    }
+
     /// The connection is closed (by either side).
     public var isClosed: Bool { collector.inactive.load(ordering: .relaxed) }
 

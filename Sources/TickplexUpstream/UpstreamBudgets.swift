@@ -62,14 +62,11 @@ public final class UpstreamBudgets: Sendable {
 
     /// Takes a place for a new upstream stream; false (and counted) at the cap.
     func takeStream() -> Bool {
-        var current = streams.load(ordering: .relaxed)
-        while current < limits.maxStreams {
-            let (done, seen) = streams.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
-            if done { return true }
-            current = seen
+        guard streams.incrementIfBelow(limits.maxStreams) else {
+            streamsRefused.add(1, ordering: .relaxed)
+            return false
         }
-        streamsRefused.add(1, ordering: .relaxed)
-        return false
+        return true
     }
 
     func returnStream() { streams.subtract(1, ordering: .relaxed) }

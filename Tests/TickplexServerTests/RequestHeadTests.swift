@@ -36,9 +36,12 @@ struct RequestHeadTests {
     func credentials() throws {
         let bearer = try #require(head(["GET /ws?token=other HTTP/1.1", "Authorization: Bearer  k-1 "]))
         #expect(bearer.credential == "k-1")
-        let query = try #require(head(["GET /ws?a=1&token=k%2B2+x HTTP/1.1", "Authorization: Basic abc"]))
+        // Percent-decoded as Hummingbird decodes the REST routes' query (where `+` stays `+`).
+        let query = try #require(head(["GET /ws?a=1&token=k%2B2%20x HTTP/1.1", "Authorization: Basic abc"]))
         #expect(query.credential == "k+2 x")
-        #expect(query.path == "/ws" && query.query("a") == "1" && query.query("b") == nil)
+        #expect(
+            query.uri.path == "/ws" && query.uri.queryParameters.get("a") == "1"
+                && query.uri.queryParameters.get("b") == nil)
         let none = try #require(head(["GET /ws HTTP/1.1"]))
         #expect(none.credential == nil)
     }

@@ -20,6 +20,14 @@ public enum ConfigLoader {
     /// Variables whose values are secrets: an error about one never repeats the value.
     public static let secretVariables: Set<String> = ["API_KEYS", "ADMIN_TOKEN"]
 
+    /// The error for a bad value, which repeats the value only as far as it is no secret: secret variables as
+    /// `<hidden>`, a Redis URL without its password.
+    static func invalid(_ name: String, _ raw: String, allowed: String) -> ConfigError {
+        let shown =
+            secretVariables.contains(name) ? "<hidden>" : name == "REDIS_URL" ? RedisURL.redacted(raw) : raw
+        return ConfigError(variable: name, value: shown, allowed: allowed)
+    }
+
     /// Loads from the process environment and `dotEnvPath` when that file exists.
     public static func load(
         environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -44,8 +52,7 @@ public enum ConfigLoader {
         c.port = try r.int("PORT", default: c.port, in: 0...65535, note: " (0 = any free port)")
         if let raw = r.value("REDIS_URL") {
             guard let url = RedisURL(raw) else {
-                // The bad URL is repeated without its password.
-                throw ConfigError(variable: "REDIS_URL", value: RedisURL.redacted(raw), allowed: RedisURL.allowedForm)
+                throw invalid("REDIS_URL", raw, allowed: RedisURL.allowedForm)
             }
             c.redisURL = url
         }
@@ -125,12 +132,10 @@ public enum ConfigLoader {
         } allowed: {
             "comma-separated origins such as https://app.example.com (scheme and host, no path)"
         }
-        if let token = r.value("ADMIN_TOKEN") {
-            guard token.count >= 16, !token.contains(where: \.isWhitespace) else {
-                throw ConfigError(
-                    variable: "ADMIN_TOKEN", value: "<hidden>", allowed: "at least 16 characters without spaces")
-            }
-            c.adminToken = token
+        if r.value("ADMIN_TOKEN") != nil {
+            c.adminToken = try r.string(
+                "ADMIN_TOKEN", default: "", valid: { $0.count >= 16 && !$0.contains(where: \.isWhitespace) },
+                allowed: { "at least 16 characters without spaces" })
         }
         return c
     }
@@ -149,9 +154,8 @@ public enum ConfigLoader {
         {
             guard let raw = value(name) else { return d }
             guard let v = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
-                throw ConfigError(
-                    variable: name, value: raw,
-                    allowed: "a whole number from \(range.lowerBound) to \(range.upperBound)\(note)")
+                throw ConfigLoader.invalid(
+                    name, raw, allowed: "a whole number from \(range.lowerBound) to \(range.upperBound)\(note)")
             }
             return v
         }
@@ -162,7 +166,7 @@ public enum ConfigLoader {
         ) throws(ConfigError) -> String {
             guard let raw = value(name) else { return d }
             let v = transform(raw)
-            guard valid(v) else { throw ConfigError(variable: name, value: raw, allowed: allowed()) }
+            guard valid(v) else { throw ConfigLoader.invalid(name, raw, allowed: allowed()) }
             return v
         }
 
@@ -171,20 +175,17 @@ public enum ConfigLoader {
             switch raw.lowercased() {
             case "true", "1", "yes": return true
             case "false", "0", "no": return false
-            default: throw ConfigError(variable: name, value: raw, allowed: "true or false")
+            default: throw ConfigLoader.invalid(name, raw, allowed: "true or false")
             }
         }
 
-        /// A comma-separated list; a secret variable's bad entry is not repeated in the error.
+        /// A comma-separated list.
         func list(_ name: String, valid: (String) -> Bool, allowed: () -> String) throws(ConfigError) -> [String] {
             guard let raw = value(name) else { return [] }
             let items = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
             }
-            for item in items where !valid(item) {
-                let shown = ConfigLoader.secretVariables.contains(name) ? "<hidden>" : raw
-                throw ConfigError(variable: name, value: shown, allowed: allowed())
-            }
+            for item in items where !valid(item) { throw ConfigLoader.invalid(name, raw, allowed: allowed()) }
             return items
         }
 
@@ -193,7 +194,7 @@ public enum ConfigLoader {
             guard let raw = value(name) else { return d }
             guard let v = E(rawValue: raw.lowercased()) else {
                 let list = E.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ConfigError(variable: name, value: raw, allowed: "one of \(list)")
+                throw ConfigLoader.invalid(name, raw, allowed: "one of \(list)")
             }
             return v
         }
@@ -201,7 +202,7 @@ public enum ConfigLoader {
         func wsURL(_ name: String, default d: WebSocketURL) throws(ConfigError) -> WebSocketURL {
             guard let raw = value(name) else { return d }
             guard let url = WebSocketURL(raw) else {
-                throw ConfigError(variable: name, value: raw, allowed: WebSocketURL.allowedForm)
+                throw ConfigLoader.invalid(name, raw, allowed: WebSocketURL.allowedForm)
             }
             return url
         }

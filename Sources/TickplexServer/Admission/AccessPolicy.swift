@@ -6,74 +6,87 @@ import TickplexCore
 /// `/health` stay open for probes.
 struct AccessPolicy: Sendable {
     let mode: TickplexConfig.AuthMode
-    private let plainKeys: Set<String>
-    private let hashedKeys: Set<String>
+    private let plainKeys: [String]
+    /// SHA-256 digests of the `sha256:<hex>` entries, decoded once.
+    private let hashedKeys: [[UInt8]]
     let allowedOrigins: Set<String>
     private let adminToken: String?
 
     init(config: TickplexConfig) {
         mode = config.authMode
-        plainKeys = Set(config.apiKeys.filter { !$0.hasPrefix("sha256:") })
-        hashedKeys = Set(config.apiKeys.filter { $0.hasPrefix("sha256:") }.map { String($0.dropFirst(7)).lowercased() })
+        plainKeys = config.apiKeys.filter { !$0.hasPrefix("sha256:") }
+        hashedKeys = config.apiKeys.filter { $0.hasPrefix("sha256:") }.map { Self.bytes(hex: $0.dropFirst(7)) }
         allowedOrigins = Set(config.allowedOrigins.map { $0.lowercased() })
         adminToken = config.adminToken
     }
 
-    enum Verdict: Equatable {
-        case allowed
-        case refused(status: Int, reason: String)
-    }
-
     /// A data client (`/ws`, `/v1/…`) presenting `credential`.
-    func client(credential: String?) -> Verdict {
-        guard mode == .apikey else { return .allowed }
+    func client(credential: String?) -> Admission {
+        guard mode == .apikey else { return .admitted }
         guard let credential, !credential.isEmpty else {
             return .refused(
                 status: 401, reason: "an API key is required: send Authorization: Bearer <key> or ?token=<key>")
         }
         guard isKey(credential) else { return .refused(status: 401, reason: "the API key is not valid") }
-        return .allowed
+        return .admitted
     }
 
     /// A browser's `Origin` on a WebSocket upgrade (non-browser clients send none).
-    func origin(_ origin: String?) -> Verdict {
-        guard !allowedOrigins.isEmpty, let origin else { return .allowed }
+    func origin(_ origin: String?) -> Admission {
+        guard !allowedOrigins.isEmpty, let origin else { return .admitted }
         guard allowedOrigins.contains(origin.lowercased()) else {
             return .refused(status: 403, reason: "origin \(origin) is not allowed (ALLOWED_ORIGINS)")
         }
-        return .allowed
+        return .admitted
     }
 
     /// `/stats` and `/metrics`.
-    func admin(credential: String?) -> Verdict {
-        guard let adminToken else { return .allowed }
-        guard let credential, Self.constantTimeEqual(credential, adminToken) else {
+    func admin(credential: String?) -> Admission {
+        guard let adminToken else { return .admitted }
+        guard let credential, Self.constantTimeEqual(credential.utf8, adminToken.utf8) else {
             return .refused(
                 status: 401, reason: "this route needs the admin token: Authorization: Bearer <ADMIN_TOKEN>")
         }
-        return .allowed
+        return .admitted
     }
 
     private func isKey(_ key: String) -> Bool {
         // Every configured key is compared, in constant time per key, so timing says nothing of which one matched.
         var found = false
-        for plain in plainKeys where Self.constantTimeEqual(plain, key) { found = true }
+        for plain in plainKeys where Self.constantTimeEqual(plain.utf8, key.utf8) { found = true }
         if !hashedKeys.isEmpty {
-            let digest = SHA256.hash(data: Array(key.utf8)).map { Self.hex[Int($0)] }.joined()
+            let digest = Array(SHA256.hash(data: Array(key.utf8)))
             for hashed in hashedKeys where Self.constantTimeEqual(hashed, digest) { found = true }
         }
         return found
     }
 
-    private static let hex: [String] = (0..<256).map {
-        String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
+    static func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for (x, y) in zip(a, b) { diff |= x ^ y }
+        return diff == 0
     }
 
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let (x, y) = (Array(a.utf8), Array(b.utf8))
-        guard x.count == y.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<x.count { diff |= x[i] ^ y[i] }
-        return diff == 0
+    /// `sha256:` entries were checked to be 64 hex digits when the configuration was read.
+    private static func bytes(hex: Substring) -> [UInt8] {
+        var out: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            out.append(UInt8(hex[index..<next], radix: 16) ?? 0)
+            index = next
+        }
+        return out
+    }
+
+    /// The credential a client presents: `Authorization: Bearer <token>`, else `?token=` (browsers cannot set
+    /// headers on a WebSocket). One reading for the gate and the REST middleware.
+    static func credential(authorization: [String], token: String?) -> String? {
+        for value in authorization {
+            let parts = value.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1].trimmingSpaces) }
+        }
+        return token
     }
 }

@@ -8,11 +8,6 @@ struct AdmissionTable {
         var maxNewPerIPPerMinute: Int
     }
 
-    enum Verdict: Equatable {
-        case admitted
-        case refused(status: Int, reason: String)
-    }
-
     private struct Entry {
         var open = 0
         var windowStart: Int64 = 0
@@ -27,7 +22,7 @@ struct AdmissionTable {
     init(limits: Limits) { self.limits = limits }
 
     /// A socket was accepted: counted until `socketClosed`. Over the cap it is refused at once.
-    mutating func socketOpened() -> Verdict {
+    mutating func socketOpened() -> Admission {
         sockets += 1
         guard sockets <= limits.maxConnections else {
             return .refused(
@@ -39,7 +34,7 @@ struct AdmissionTable {
     mutating func socketClosed() { sockets = max(0, sockets - 1) }
 
     /// The client's address is known (its request head was read): its open count and its rate.
-    mutating func admit(ip: String, now: Int64) -> Verdict {
+    mutating func admit(ip: String, now: Int64) -> Admission {
         prune(now: now)
         var entry = byIP[ip] ?? Entry()
         if now - entry.windowStart >= 60_000 {

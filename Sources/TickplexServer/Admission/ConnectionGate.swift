@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Synchronization
+import TickplexCore
 
 /// The node's one admission table and what it refused, shared by every connection's gate (they run on every event
 /// loop, hence the one lock around a pure table).
@@ -16,24 +17,15 @@ final class ConnectionAdmission: Sendable {
     /// that many upgrades at once cannot all pass a count that only moves once each has finished.
     private let clientSlots = Atomic<Int>(0)
 
-    func reserveClientSlot(max: Int) -> Bool {
-        var current = clientSlots.load(ordering: .relaxed)
-        while current < max {
-            let (exchanged, original) = clientSlots.compareExchange(
-                expected: current, desired: current + 1, ordering: .relaxed)
-            if exchanged { return true }
-            current = original
-        }
-        return false
-    }
+    func reserveClientSlot(max: Int) -> Bool { clientSlots.incrementIfBelow(max) }
 
     func releaseClientSlot() { clientSlots.subtract(1, ordering: .relaxed) }
 
     init(limits: AdmissionTable.Limits) { table = Mutex(AdmissionTable(limits: limits)) }
 
-    func socketOpened() -> AdmissionTable.Verdict { table.withLock { $0.socketOpened() } }
+    func socketOpened() -> Admission { table.withLock { $0.socketOpened() } }
     func socketClosed() { table.withLock { $0.socketClosed() } }
-    func admit(ip: String, now: Int64) -> AdmissionTable.Verdict { table.withLock { $0.admit(ip: ip, now: now) } }
+    func admit(ip: String, now: Int64) -> Admission { table.withLock { $0.admit(ip: ip, now: now) } }
     func release(ip: String) { table.withLock { $0.release(ip: ip) } }
     var openSockets: Int { table.withLock { $0.sockets } }
     func countRefusal(_ status: Int) { refused.withLock { $0[status, default: 0] += 1 } }
@@ -87,8 +79,9 @@ final class ConnectionGate: ChannelInboundHandler {
     private func start(context: ChannelHandlerContext) {
         guard !counted else { return }
         counted = true
-        if case .refused(let status, let reason) = settings.admission.socketOpened() {
-            refuse(context: context, status: status, reason: reason)
+        let verdict = settings.admission.socketOpened()
+        guard verdict == .admitted else {
+            refuse(context: context, verdict)
             return
         }
         let admission = settings.admission
@@ -123,51 +116,42 @@ final class ConnectionGate: ChannelInboundHandler {
         }
         var bytes = Self.unwrapInboundIn(data)
         head.writeBuffer(&bytes)
-        guard let end = RequestHead.end(in: head.readableBytesView) else {
-            if head.readableBytes > GateSettings.maxHeadBytes {
-                refuse(
-                    context: context, status: 431, reason: "request head larger than \(GateSettings.maxHeadBytes) bytes"
-                )
-            }
+        let end = RequestHead.end(in: head.readableBytesView)
+        guard (end ?? head.readableBytes) <= GateSettings.maxHeadBytes else {
+            refuse(
+                context: context,
+                .refused(status: 431, reason: "request head larger than \(GateSettings.maxHeadBytes) bytes"))
             return
         }
+        guard let end else { return }
         timer?.cancel()
-        guard end <= GateSettings.maxHeadBytes else {
-            refuse(context: context, status: 431, reason: "request head larger than \(GateSettings.maxHeadBytes) bytes")
-            return
-        }
-        let text = head.getString(at: head.readerIndex, length: end) ?? ""
-        guard let request = RequestHead(Substring(text)) else {
-            refuse(context: context, status: 400, reason: "malformed request head")
+        guard let request = RequestHead(Substring(head.getString(at: head.readerIndex, length: end) ?? "")) else {
+            refuse(context: context, .refused(status: 400, reason: "malformed request head"))
             return
         }
         let ip = clientAddress(request, context: context)
-        if case .refused(let status, let reason) = settings.admission.admit(ip: ip, now: Self.nowMs()) {
-            refuse(context: context, status: status, reason: reason)
+        let byAddress = settings.admission.admit(ip: ip, now: Self.nowMs())
+        if byAddress == .admitted { admittedIP = ip }
+        let verdict = byAddress.then { request.isWebSocketUpgrade ? admitUpgrade(request) : .admitted }
+        guard verdict == .admitted else {
+            refuse(context: context, verdict)
             return
-        }
-        admittedIP = ip
-        if request.isWebSocketUpgrade {
-            if case .refused(let status, let reason) = settings.policy.origin(request.values("origin").first) {
-                refuse(context: context, status: status, reason: reason)
-                return
-            }
-            if case .refused(let status, let reason) = settings.policy.client(credential: request.credential) {
-                refuse(context: context, status: status, reason: reason)
-                return
-            }
-            holdsClientSlot = settings.admission.reserveClientSlot(max: settings.maxClients)
-            if !holdsClientSlot {
-                refuse(
-                    context: context, status: 503, reason: "too many clients",
-                    extra: #","maxClients":\#(settings.maxClients)"#)
-                return
-            }
         }
         state = .passing
         let pending = head
         head = ByteBuffer()
         context.fireChannelRead(Self.wrapInboundOut(pending))
+    }
+
+    /// A WebSocket upgrade: origin (403), credential (401), then a MAX_CLIENTS place, held until the socket closes.
+    private func admitUpgrade(_ request: RequestHead) -> Admission {
+        settings.policy.origin(request.values("origin").first)
+            .then { settings.policy.client(credential: request.credential) }
+            .then {
+                holdsClientSlot = settings.admission.reserveClientSlot(max: settings.maxClients)
+                return holdsClientSlot
+                    ? .admitted : .refused(status: 503, reason: "too many clients (at most \(settings.maxClients))")
+            }
     }
 
     /// The client's address: the socket's peer, or behind a trusted proxy the last `X-Forwarded-For` entry (the
@@ -182,30 +166,25 @@ final class ConnectionGate: ChannelInboundHandler {
         return context.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
-    private func refuse(context: ChannelHandlerContext, status: Int, reason: String, extra: String = "") {
+    private func refuse(context: ChannelHandlerContext, _ verdict: Admission) {
+        guard case .refused(let status, let reason) = verdict else { return }
         state = .refused
         timer?.cancel()
         head = ByteBuffer()
         settings.admission.countRefusal(status)
-        var escaped = ""
-        for c in reason.unicodeScalars {
-            switch c {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case _ where c.value < 0x20: escaped += " "
-            default: escaped.unicodeScalars.append(c)
-            }
-        }
-        let body = #"{"error":"\#(escaped)"\#(extra)}"#
+        var body = JSONWriter(capacity: 128)
+        body.beginObject()
+        body.key("error")
+        body.string(reason)
+        body.endObject()
         var response =
             "HTTP/1.1 \(status) \(Self.phrase(status))\r\nContent-Type: application/json\r\n"
-            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n"
+            + "Content-Length: \(body.bytes.count)\r\nConnection: close\r\n"
         if status == 503 || status == 429 { response += "Retry-After: 1\r\n" }
         if status == 401 { response += "WWW-Authenticate: Bearer\r\n" }
-        response += "\r\n" + body
-        context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: response))).whenComplete { _ in
-            context.close(promise: nil)
-        }
+        var buffer = ByteBuffer(string: response + "\r\n")
+        buffer.writeBytes(body.bytes)
+        context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
     }
 
     static func phrase(_ status: Int) -> String {

@@ -1,3 +1,4 @@
+import HummingbirdWebSocket
 import NIOCore
 
 /// Client WebSocket frames → whole messages, within limits. The library's own assembly keeps every fragment
@@ -5,7 +6,7 @@ import NIOCore
 /// node without bound; here a message may have at most `maxFragments` frames and `maxBytes` bytes in all.
 /// A pure state machine: the gateway feeds it each data frame and acts on what comes out.
 struct ClientMessageAssembler {
-    enum Opcode: Sendable { case text, binary, continuation }
+    typealias Opcode = WebSocketDataFrame.Opcode
 
     enum Output: Equatable {
         /// More fragments are expected.

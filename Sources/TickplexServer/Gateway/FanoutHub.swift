@@ -54,7 +54,7 @@ actor FanoutHub {
     /// Streams new to the node each client may cause per minute (MAX_NEW_STREAMS_PER_CLIENT_PER_MIN), so that
     /// subscribe/unsubscribe churn cannot walk the exchange's symbol space.
     private let newStreamsPerMinute: Int
-    private var newStreamBudgets: [Int: AttemptWindow] = [:]
+    private var newStreamBudgets: [Int: TokenBucket] = [:]
     /// The exchange's refusals (recorded by the node as they arrive): a client joining a refused stream, or the
     /// one whose subscription was still being set up when the refusal came, hears it too.
     private let refusals: RejectionBook
@@ -133,16 +133,15 @@ actor FanoutHub {
     /// A client is about to create a stream on the node: one from its budget, or the refusal it hears.
     private func spendNewStreamBudget(_ id: Int) -> VenueRejection? {
         let now = Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
-        var window = newStreamBudgets[id] ?? AttemptWindow(limit: newStreamsPerMinute, windowMs: 60_000)
-        let wait = window.reserve(now: now)
-        guard wait == 0 else {
-            // Not spent: the refused attempt gives its place back by not being stored.
+        var bucket = newStreamBudgets[id] ?? TokenBucket(capacity: newStreamsPerMinute, periodMs: 60_000)
+        defer { newStreamBudgets[id] = bucket }
+        guard bucket.take(now: now) else {
             stats.budgetRefusals.add(1)
             return VenueRejection(
                 "more than \(newStreamsPerMinute) streams new to this node in a minute "
-                    + "(MAX_NEW_STREAMS_PER_CLIENT_PER_MIN); subscribe to it again in \(wait / 1000 + 1) s")
+                    + "(MAX_NEW_STREAMS_PER_CLIENT_PER_MIN); subscribe to it again in "
+                    + "\(bucket.msUntilToken / 1000 + 1) s")
         }
-        newStreamBudgets[id] = window
         return nil
     }
 

@@ -84,14 +84,8 @@ final class WebSocketGateway: Sendable {
                 // need no task of their own (see ClientOutbox).
                 for try await frame in inbound {
                     let now = Self.now()
-                    let opcode: ClientMessageAssembler.Opcode =
-                        switch frame.opcode {
-                        case .text: .text
-                        case .binary: .binary
-                        case .continuation: .continuation
-                        }
                     let output: ClientSession.Output
-                    switch assembler.receive(opcode, data: frame.data, fin: frame.fin) {
+                    switch assembler.receive(frame.opcode, data: frame.data, fin: frame.fin) {
                     case .pending: continue
                     case .text(let text): output = session.state.withLock { $0.handle(text: text, now: now) }
                     case .binary: output = session.state.withLock { $0.handleBinary(now: now) }

@@ -9,13 +9,15 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         async throws -> Response
     {
         let path = request.uri.path
-        let verdict: AccessPolicy.Verdict
+        let credential = AccessPolicy.credential(
+            authorization: request.headers[values: .authorization], token: request.uri.queryParameters.get("token"))
+        let verdict: Admission
         if path.hasPrefix("/v1/") {
-            verdict = policy.client(credential: Self.credential(request))
+            verdict = policy.client(credential: credential)
         } else if path == "/stats" || path == "/metrics" {
-            verdict = policy.admin(credential: Self.credential(request))
+            verdict = policy.admin(credential: credential)
         } else {
-            verdict = .allowed
+            verdict = .admitted
         }
         if case .refused(let status, let reason) = verdict {
             var response = JSONResponse.error(.init(code: status), reason)
@@ -25,11 +27,4 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    static func credential(_ request: Request) -> String? {
-        if let value = request.headers[.authorization] {
-            let parts = value.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1].trimmingSpaces) }
-        }
-        return request.uri.queryParameters.get("token")
-    }
 }

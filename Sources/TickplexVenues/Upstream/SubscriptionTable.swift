@@ -68,9 +68,6 @@ public struct SubscriptionTable: Sendable {
     /// Whether the topic is carried now (wanted or lingering): acquiring it again costs the exchange nothing.
     public func contains(topic: String) -> Bool { topics[topic] != nil }
 
-    /// Topics carried now.
-    public var topicCount: Int { topics.count }
-
     public func count(of key: StreamKey, topic: String) -> Int { topics[topic]?.keys[key] ?? 0 }
 
     /// The earliest time `expire` has something to do.
