@@ -8,21 +8,11 @@ import TickplexTestSupport
 /// independent simulator that records every connection it accepted.
 @Suite("Budgets toward the exchange against the real binary", .serialized)
 struct ExchangeBudgetTests {
-    /// Every upstream URL at the simulator, so nothing leaves loopback.
-    static func upstreamEnv(_ sim: ExchangeSimulator) -> [String: String] {
-        let base = sim.baseURL
-        return [
-            "UPSTREAM": "exchange", "BYBIT_WS_URL_SPOT": base + "/v5/public/spot",
-            "BYBIT_WS_URL_LINEAR": base + "/v5/public/linear", "BYBIT_WS_URL_INVERSE": base + "/v5/public/inverse",
-            "BINANCE_WS_URL_SPOT": base, "BINANCE_WS_URL_USDM": base + "/usdm",
-        ]
-    }
-
     @Test(
         "churn of made-up Binance symbols and cut connections cannot push attempts past the budget; /stats < 200 ms")
     func churn() async throws {
         let sim = try await ExchangeSimulator.start(.init())
-        var env = Self.upstreamEnv(sim)
+        var env = upstreamEnv(at: sim)
         env["UPSTREAM_LINGER_S"] = "0"
         env["BINANCE_CONNECT_BUDGET_PER_5MIN"] = "3"
         env["MAX_NEW_STREAMS_PER_CLIENT_PER_MIN"] = "1000000"
@@ -70,7 +60,7 @@ struct ExchangeBudgetTests {
     @Test("MAX_NEW_STREAMS_PER_CLIENT_PER_MIN and MAX_UPSTREAM_STREAMS refuse with a sentence and are counted")
     func streamBudgets() async throws {
         let sim = try await ExchangeSimulator.start(.init())
-        var env = Self.upstreamEnv(sim)
+        var env = upstreamEnv(at: sim)
         env["MAX_NEW_STREAMS_PER_CLIENT_PER_MIN"] = "5"
         env["MAX_UPSTREAM_STREAMS"] = "8"
         try await TickplexProcess.serving(env) { port, _ in

@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 import TickplexCore
 import TickplexServer
+import TickplexSimulator
 import TickplexTestSupport
 
 var quietLogger: Logger {
@@ -65,4 +66,14 @@ func withNode<T: Sendable>(
         environment["REDIS_URL"] = server.url
         return try await withNode(environment, body)
     }
+}
+
+/// Every upstream URL at `sim`, for a node or binary started with `UPSTREAM=exchange`: nothing leaves loopback.
+func upstreamEnv(at sim: ExchangeSimulator) -> [String: String] {
+    let base = sim.baseURL
+    return [
+        "UPSTREAM": "exchange", "BYBIT_WS_URL_SPOT": base + "/v5/public/spot",
+        "BYBIT_WS_URL_LINEAR": base + "/v5/public/linear", "BYBIT_WS_URL_INVERSE": base + "/v5/public/inverse",
+        "BINANCE_WS_URL_SPOT": base, "BINANCE_WS_URL_USDM": base + "/usdm",
+    ]
 }

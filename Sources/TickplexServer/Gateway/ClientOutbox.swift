@@ -18,6 +18,10 @@ final class ClientOutbox: Sendable {
         /// Per stream: updates up to this seq are older than the snapshot this client got; skipped until a newer
         /// one passes (empty almost always, so the check costs one `isEmpty`).
         var skipThrough: [String: Int] = [:]
+        /// Armed while bytes wait for this client (queued, overflowed, or the channel unwritable): see `checkStall`.
+        var stallCheck: Scheduled<Void>?
+        /// Bytes buffered in the channel when the check was armed: less at the check means the socket took some.
+        var bufferedAtCheck = 0
     }
 
     let id: Int
@@ -25,16 +29,20 @@ final class ClientOutbox: Sendable {
     var eventLoop: any EventLoop { channel.eventLoop }
     private let state: NIOLoopBoundBox<State>
     let stats: GatewayStats
-    /// Called once, on the loop, when the client overflows: the gateway sends 4008 and arms a hard close.
+    /// Called once, on the loop, when the client overflows: the gateway sends 4008 (it goes out when the socket
+    /// takes it; the write-stall rule cuts a client that never reads again).
     private let onOverflow: @Sendable () -> Void
+    /// CLIENT_WRITE_STALL_S: a socket that takes no bytes for this long while bytes wait for it is closed.
+    private let writeStall: TimeAmount
 
     init(
-        id: Int, channel: any Channel, maxBytes: Int, stats: GatewayStats,
+        id: Int, channel: any Channel, maxBytes: Int, writeStall: TimeAmount = .seconds(30), stats: GatewayStats,
         onOverflow: @escaping @Sendable () -> Void = {}
     ) {
         self.id = id
         self.channel = channel
         self.stats = stats
+        self.writeStall = writeStall
         self.onOverflow = onOverflow
         state = .makeBoxSendingValue(State(queue: OutboundQueue(maxBytes: maxBytes)), eventLoop: channel.eventLoop)
     }
@@ -70,6 +78,7 @@ final class ClientOutbox: Sendable {
             encoder.writeAndFlush(NIOAny(framed), promise: nil)
             return 1
         }
+        if state.value.stallCheck == nil { armStallCheck() }
         switch state.value.queue.enqueue(framed, stream: stream, conflate: conflate) {
         case .queued: break
         case .conflated: stats.conflated.add(1)
@@ -80,6 +89,37 @@ final class ClientOutbox: Sendable {
             onOverflow()
         }
         return 0
+    }
+
+    // MARK: Write stall
+
+    /// Armed once bytes wait for the client; re-armed while the socket keeps taking some.
+    private func armStallCheck() {
+        state.value.bufferedAtCheck = bufferedBytes
+        state.value.stallCheck = eventLoop.scheduleTask(in: writeStall) { self.checkStall() }
+    }
+
+    /// The client's socket took no bytes for a whole stall window while bytes waited for it: closed, whatever its
+    /// streams (a conflated ticker client that never reads would otherwise hold its place for ever). One that
+    /// overflowed gets its 4008 if it reads again within the window.
+    private func checkStall() {
+        state.value.stallCheck = nil
+        guard !state.value.closed else { return }
+        let waiting = state.value.overflowed || !state.value.queue.isEmpty || !channel.isWritable
+        guard waiting else { return }
+        let buffered = bufferedBytes
+        if buffered < state.value.bufferedAtCheck {
+            armStallCheck()
+            return
+        }
+        state.value.closed = true
+        stats.writeStallCloses.add(1)
+        channel.close(promise: nil)
+    }
+
+    /// Bytes written to the channel that the socket has not taken yet.
+    private var bufferedBytes: Int {
+        (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
     }
 
     /// On the loop, when the channel turns writable: everything pending, in order, one flush.
@@ -98,10 +138,15 @@ final class ClientOutbox: Sendable {
 
     /// Stops all further writes (the client is closing).
     func close() {
+        let apply = {
+            self.state.value.closed = true
+            self.state.value.stallCheck?.cancel()
+            self.state.value.stallCheck = nil
+        }
         if eventLoop.inEventLoop {
-            state.value.closed = true
+            apply()
         } else {
-            eventLoop.execute { self.state.value.closed = true }
+            eventLoop.execute(apply)
         }
     }
 
@@ -139,13 +184,16 @@ final class GatewayStats: Sendable {
     let conflated = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
     let slowConsumerCloses = Atomic<Int>(0)
+    /// Clients closed because their socket took no bytes for CLIENT_WRITE_STALL_S.
+    let writeStallCloses = Atomic<Int>(0)
     /// Subscriptions refused because the client spent its budget of streams new to the node.
     let budgetRefusals = Atomic<Int>(0)
 
     var snapshot: GatewayCounters {
         GatewayCounters(
             clients: clients.value, messagesOut: messagesOut.value, conflated: conflated.value,
-            dropped: dropped.value, slowConsumerCloses: slowConsumerCloses.value)
+            dropped: dropped.value, slowConsumerCloses: slowConsumerCloses.value,
+            writeStallCloses: writeStallCloses.value)
     }
 }
 
@@ -160,6 +208,8 @@ public struct GatewayCounters: Sendable, Equatable {
     public var dropped: Int
     /// Clients closed with 4008 because a trade/kline frame did not fit their queue.
     public var slowConsumerCloses: Int
+    /// Clients closed because their socket took no bytes for CLIENT_WRITE_STALL_S while bytes waited.
+    public var writeStallCloses: Int
 }
 
 extension Atomic where Value == Int {

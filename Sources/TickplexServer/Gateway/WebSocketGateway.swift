@@ -37,18 +37,17 @@ final class WebSocketGateway: Sendable {
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    /// How long a client that overflowed gets to take its close frame before the connection is cut.
-    static let slowConsumerCloseGrace = TimeAmount.seconds(5)
-
     private func serve(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel
     ) async throws {
         let id = nextId.wrappingAdd(1, ordering: .relaxed).newValue
-        let outbox = ClientOutbox(id: id, channel: channel, maxBytes: config.clientMaxQueueBytes, stats: stats) {
+        let outbox = ClientOutbox(
+            id: id, channel: channel, maxBytes: config.clientMaxQueueBytes,
+            writeStall: .seconds(Int64(config.clientWriteStallSeconds)), stats: stats
+        ) {
             // Close 4008 goes out once the socket takes it (the WebSocket writer waits for writability); a client
-            // that never reads again is cut after the grace.
+            // that never reads again is cut by the write-stall rule (CLIENT_WRITE_STALL_S).
             Task { try? await outbound.close(.unknown(4008), reason: "slow consumer") }
-            channel.eventLoop.scheduleTask(in: Self.slowConsumerCloseGrace) { channel.close(promise: nil) }
         }
         try await channel.pipeline.addHandler(WritabilityObserver(outbox), position: .first).get()
         let session = SessionBox(

@@ -34,6 +34,8 @@ struct NodeStats: Encodable, Sendable {
     /// Conflatable frames that did not fit even after conflation (superseded by the next).
     var dropped: Int
     var slowConsumerCloses: Int
+    /// Clients closed because their socket took no bytes for CLIENT_WRITE_STALL_S.
+    var writeStallCloses: Int
     /// Events that could not be stored or published while the bus was down.
     var publishFailures: Int
     var upstreams: [String: Venue]

@@ -58,6 +58,7 @@ final class NodeMetrics: Sendable {
         counter("tickplex_conflated_total", s.conflated)
         counter("tickplex_dropped_total", s.dropped)
         counter("tickplex_slow_consumer_closes_total", s.slowConsumerCloses)
+        counter("tickplex_write_stall_closes_total", s.writeStallCloses)
         counter("tickplex_publish_failures_total", s.publishFailures)
         let l = s.limits
         gauge("tickplex_open_connections", l.openConnections)

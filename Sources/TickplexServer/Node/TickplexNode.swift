@@ -215,6 +215,7 @@ public final class TickplexNode: Sendable {
                 outPerSecond: (rates.outPerSecond * 10).rounded() / 10,
                 inTotal: publisher.published, outTotal: counters.messagesOut),
             conflated: counters.conflated, dropped: counters.dropped, slowConsumerCloses: counters.slowConsumerCloses,
+            writeStallCloses: counters.writeStallCloses,
             publishFailures: publisher.failed, upstreams: upstreams, redis: redisState,
             limits: limitCounters(counters))
     }
