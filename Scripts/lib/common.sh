@@ -34,6 +34,8 @@ ensure_hiredis() {
 
 ensure_redis_server() {
     ensure_apt "command -v redis-server && command -v redis-cli" redis-server redis-tools
+    # The Redis TLS tests make a throwaway CA with it.
+    ensure_apt "command -v openssl" openssl
 }
 
 # The live-page test loads / in headless Chromium (Debian's package).

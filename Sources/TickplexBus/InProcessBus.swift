@@ -41,6 +41,8 @@ public final class InProcessBus: MessageBus {
         subscribed.withLock { $0 }
     }
 
+    public var channelCount: Int { subscribed.withLock { $0.count } }
+
     public func finish() {
         continuation.finish()
     }

@@ -23,6 +23,8 @@ public protocol MessageBus: Sendable {
     func publish(_ messages: [BusMessage]) async throws
     func subscribe(_ channels: [String]) async throws
     func unsubscribe(_ channels: [String]) async throws
+    /// Channels this node is subscribed to now (for `/stats`: they must return to zero when clients leave).
+    var channelCount: Int { get async }
     /// The node's single stream of received messages; read by one listener.
     var messages: AsyncStream<BusMessage> { get }
 }

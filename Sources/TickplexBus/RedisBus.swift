@@ -43,6 +43,8 @@ public final class RedisBus: MessageBus {
         try await subscriber.unsubscribe(channels)
     }
 
+    public var channelCount: Int { get async { await subscriber.channels.count } }
+
     public func finish() {
         continuation.finish()
     }

@@ -6,23 +6,27 @@ import Synchronization
 public final class RedisServer: Sendable {
     public let port: Int
     public let password: String?
+    /// Serve TLS only (`--port 0 --tls-port`), with this server certificate.
+    public let tls: TestCertificates?
     private let process = Mutex<Process?>(nil)
 
     private var pidFile: String { NSTemporaryDirectory() + "tickplex-test-redis-\(port).pid" }
 
     public var url: String {
-        if let password { return "redis://:\(password)@127.0.0.1:\(port)/0" }
-        return "redis://127.0.0.1:\(port)/0"
+        let scheme = tls == nil ? "redis" : "rediss"
+        if let password { return "\(scheme)://:\(password)@127.0.0.1:\(port)/0" }
+        return "\(scheme)://127.0.0.1:\(port)/0"
     }
 
-    private init(port: Int, password: String?) {
+    private init(port: Int, password: String?, tls: TestCertificates?) {
         self.port = port
         self.password = password
+        self.tls = tls
     }
 
-    /// Starts a server on a free port and waits until it accepts connections.
-    public static func start(password: String? = nil) async throws -> RedisServer {
-        let server = RedisServer(port: freeLoopbackPort(), password: password)
+    /// Starts a server on a free port and waits until it accepts connections; with `tls`, TLS only.
+    public static func start(password: String? = nil, tls: TestCertificates? = nil) async throws -> RedisServer {
+        let server = RedisServer(port: freeLoopbackPort(), password: password, tls: tls)
         try await server.launch()
         return server
     }
@@ -30,12 +34,23 @@ public final class RedisServer: Sendable {
     /// (Re)starts the process on this server's port.
     public func launch() async throws {
         let executable = try ExecutableLocator.onPath("redis-server")
-        var arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--daemonize", "no", "--loglevel", "warning", "--logfile", "",
-            // Scripts/test kills any server a crashed test run left behind by this pid file.
-            "--pidfile", pidFile,
-        ]
+        let ports =
+            if let tls {
+                [
+                    "--port", "0", "--tls-port", "\(port)", "--tls-cert-file", tls.serverCertificate,
+                    "--tls-key-file", tls.serverKey, "--tls-ca-cert-file", tls.caCertificate,
+                    "--tls-auth-clients", "no",
+                ]
+            } else {
+                ["--port", "\(port)"]
+            }
+        var arguments =
+            ports + [
+                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--loglevel", "warning", "--logfile", "",
+                // Scripts/test kills any server a crashed test run left behind by this pid file.
+                "--pidfile", pidFile,
+            ]
         if let password { arguments += ["--requirepass", password] }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)

@@ -34,7 +34,7 @@ struct ConfigDefaultsTests {
     @Test("every variable is read")
     func everyVariableIsRead() throws {
         let env: [String: String] = [
-            "HOST": "127.0.0.1", "PORT": "9001", "REDIS_URL": "redis://:pw@10.1.2.3:6380/2", "BRAND": "acme",
+            "HOST": "127.0.0.1", "PORT": "9001", "REDIS_URL": "rediss://:pw@10.1.2.3:6380/2", "BRAND": "acme",
             "DEFAULT_VENUE": "binance.spot", "UPSTREAM": "sim",
             "BYBIT_WS_URL_SPOT": "ws://127.0.0.1:7000/v5/public/spot",
             "BYBIT_WS_URL_LINEAR": "ws://127.0.0.1:7000/v5/public/linear",
@@ -52,12 +52,14 @@ struct ConfigDefaultsTests {
             "BINANCE_CONNECT_BUDGET_PER_5MIN": "22", "AUTH_MODE": "apikey",
             "API_KEYS": "k1, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
             "ALLOWED_ORIGINS": "https://a.example,http://localhost:3000", "ADMIN_TOKEN": "admin-token-0123456789",
+            "REDIS_TLS_CA_FILE": "/dev/null", "REDIS_TLS_INSECURE": "false",
         ]
         #expect(Set(env.keys) == Set(ConfigLoader.variables))
         let c = try ConfigLoader.parse(env)
         #expect(c.host == "127.0.0.1")
         #expect(c.port == 9001)
-        #expect(c.redisURL == RedisURL(host: "10.1.2.3", port: 6380, password: "pw", database: 2))
+        #expect(c.redisURL == RedisURL(host: "10.1.2.3", port: 6380, password: "pw", database: 2, tls: true))
+        #expect(c.redisTLSCAFile == "/dev/null" && !c.redisTLSInsecure)
         #expect(c.brand == "acme")
         #expect(c.defaultVenue == .binanceSpot)
         #expect(c.upstream == .sim)

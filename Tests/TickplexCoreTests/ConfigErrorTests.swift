@@ -63,6 +63,8 @@ struct BadValue: Sendable, CustomTestStringConvertible {
         .init(variable: "API_KEYS", value: "ok-key,sha256:nothex", allowedFragment: "sha256:<64", shown: "<hidden>"),
         .init(variable: "ALLOWED_ORIGINS", value: "example.com", allowedFragment: "https://app.example.com"),
         .init(variable: "ADMIN_TOKEN", value: "short secret", allowedFragment: "at least 16", shown: "<hidden>"),
+        .init(variable: "REDIS_TLS_CA_FILE", value: "/nonexistent/ca.pem", allowedFragment: "readable PEM file"),
+        .init(variable: "REDIS_TLS_INSECURE", value: "sure", allowedFragment: "true or false"),
     ]
 }
 

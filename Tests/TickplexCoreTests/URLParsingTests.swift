@@ -12,11 +12,19 @@ struct URLParsingTests {
         #expect(RedisURL("redis://user:pw@h:2") == RedisURL(host: "h", port: 2, username: "user", password: "pw"))
         #expect(RedisURL("redis://:p%40ss@h") == RedisURL(host: "h", password: "p@ss"))
         #expect(RedisURL("redis://[::1]:6380/1") == RedisURL(host: "::1", port: 6380, database: 1))
+        #expect(
+            RedisURL("rediss://:pw@h:6380/2") == RedisURL(host: "h", port: 6380, password: "pw", database: 2, tls: true)
+        )
+        #expect(RedisURL("rediss://h")?.description == "rediss://h:6379/0")
+        #expect(RedisURL("redis://h")?.tls == false)
     }
 
     @Test(
         "malformed redis URLs are rejected",
-        arguments: ["", "redis://", "http://h", "redis://h:0", "redis://h:x", "redis://h/-1", "redis://[::1"])
+        arguments: [
+            "", "redis://", "http://h", "redis://h:0", "redis://h:x", "redis://h/-1", "redis://[::1", "rediss://",
+            "redisss://h",
+        ])
     func redisRejects(_ text: String) {
         #expect(RedisURL(text) == nil)
     }

@@ -14,7 +14,7 @@ public enum ConfigLoader {
         "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_IP", "MAX_NEW_CONNECTIONS_PER_IP_PER_MIN", "HTTP_HEAD_TIMEOUT_MS",
         "HTTP_IDLE_TIMEOUT_S", "TRUST_PROXY_HEADERS", "CLIENT_WRITE_STALL_S", "MAX_UPSTREAM_STREAMS",
         "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN", "BYBIT_CONNECT_BUDGET_PER_5MIN", "BINANCE_CONNECT_BUDGET_PER_5MIN",
-        "AUTH_MODE", "API_KEYS", "ALLOWED_ORIGINS", "ADMIN_TOKEN",
+        "AUTH_MODE", "API_KEYS", "ALLOWED_ORIGINS", "ADMIN_TOKEN", "REDIS_TLS_CA_FILE", "REDIS_TLS_INSECURE",
     ]
 
     /// Variables whose values are secrets: an error about one never repeats the value.
@@ -97,6 +97,17 @@ public enum ConfigLoader {
             "REDIS_CONNECT_TIMEOUT_MS", default: c.redisConnectTimeoutMs, in: 10...600_000)
         c.redisCommandTimeoutMs = try r.int(
             "REDIS_COMMAND_TIMEOUT_MS", default: c.redisCommandTimeoutMs, in: 10...600_000)
+        if r.value("REDIS_TLS_CA_FILE") != nil {
+            c.redisTLSCAFile = try r.string(
+                "REDIS_TLS_CA_FILE", default: "", valid: { FileManager.default.isReadableFile(atPath: $0) },
+                allowed: { "the path of a readable PEM file (the CA of the Redis server's certificate)" })
+        }
+        c.redisTLSInsecure = try r.bool("REDIS_TLS_INSECURE", default: c.redisTLSInsecure)
+        if (c.redisTLSCAFile != nil || c.redisTLSInsecure) && c.redisURL?.tls != true {
+            throw ConfigError(
+                variable: c.redisTLSCAFile != nil ? "REDIS_TLS_CA_FILE" : "REDIS_TLS_INSECURE",
+                value: c.redisTLSCAFile ?? "true", allowed: "a rediss:// REDIS_URL (it only applies to TLS)")
+        }
         c.maxConnections = try r.int("MAX_CONNECTIONS", default: c.maxConnections, in: 1...10_000_000)
         c.maxConnectionsPerIP = try r.int("MAX_CONNECTIONS_PER_IP", default: c.maxConnectionsPerIP, in: 1...10_000_000)
         c.maxNewConnectionsPerIPPerMin = try r.int(

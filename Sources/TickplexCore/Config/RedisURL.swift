@@ -1,12 +1,18 @@
-/// A parsed `redis://[[user]:password@]host[:port][/db]` address.
+/// A parsed `redis://[[user]:password@]host[:port][/db]` address; `rediss://` is the same over TLS.
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
+    /// `rediss://`: TLS, with the server's certificate verified (managed Redis needs it).
+    public var tls: Bool
     public var host: String
     public var port: Int
     public var username: String?
     public var password: String?
     public var database: Int
 
-    public init(host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
+    public init(
+        host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0,
+        tls: Bool = false
+    ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.username = username
@@ -15,12 +21,13 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     public static let allowedForm =
-        "redis://[:password@]host:port/db (port 1-65535, db 0-15 or more, e.g. redis://127.0.0.1:6379/0)"
+        "redis://[:password@]host:port/db or rediss://… for TLS (port 1-65535, db 0-15 or more, e.g. redis://127.0.0.1:6379/0)"
 
     /// Parses the URL; returns `nil` when it is malformed.
     public init?(_ string: String) {
-        guard string.hasPrefix("redis://") else { return nil }
-        var rest = Substring(string.dropFirst("redis://".count))
+        let tls = string.hasPrefix("rediss://")
+        guard tls || string.hasPrefix("redis://") else { return nil }
+        var rest = Substring(string.dropFirst(tls ? "rediss://".count : "redis://".count))
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
@@ -62,7 +69,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             port = p
         }
         guard !host.isEmpty, (1...65535).contains(port) else { return nil }
-        self.init(host: host, port: port, username: username, password: password, database: database)
+        self.init(host: host, port: port, username: username, password: password, database: database, tls: tls)
     }
 
     /// A URL as given, with whatever stands between `://` and the last `@` hidden: for errors about a URL that
@@ -78,7 +85,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let auth = password == nil ? "" : "\(username ?? ""):***@"
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(auth)\(hostPart):\(port)/\(database)"
+        return "\(tls ? "rediss" : "redis")://\(auth)\(hostPart):\(port)/\(database)"
     }
 }
 

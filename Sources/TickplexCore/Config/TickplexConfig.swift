@@ -44,6 +44,10 @@ public struct TickplexConfig: Sendable, Equatable {
     public var lastValueTTLMs = 60_000
     public var redisConnectTimeoutMs = 3_000
     public var redisCommandTimeoutMs = 5_000
+    /// `rediss://`: the CA (PEM) that signed the server's certificate; unset → the system's trust roots.
+    public var redisTLSCAFile: String?
+    /// `rediss://` without certificate verification (self-signed test servers); said loudly in the log.
+    public var redisTLSInsecure = false
 
     // MARK: Exposure: sockets before the upgrade, client writes, budgets toward the exchange, access control
 

@@ -1,5 +1,7 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import TickplexCore
 
 /// One TCP connection to Redis, ready to use: AUTH and SELECT done. Commands pipeline freely; replies come
@@ -22,6 +24,14 @@ public final class RedisConnection: Sendable {
         let address = configuration.address
         let timeoutMs = configuration.connectTimeout.milliseconds
         let commandTimeout = TimeAmount(configuration.commandTimeout)
+        let tls: NIOSSLContext?
+        do {
+            tls = configuration.url.tls ? try Self.tlsContext(configuration.tls) : nil
+        } catch {
+            throw .connectFailed(address: address, reason: "TLS setup: \(error)")
+        }
+        let host = configuration.url.host
+        let handshake = eventLoop.makePromise(of: Void.self)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
@@ -29,6 +39,16 @@ public final class RedisConnection: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            // An IP literal is checked against the certificate's IP addresses, a name against its
+                            // DNS names (SNI); NIOSSL does both with fullVerification.
+                            let isIP = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : host))
+                            try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher(handshake))
+                        } else {
+                            handshake.succeed()
+                        }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPDecoder()))
                         try channel.pipeline.syncOperations.addHandler(
                             RedisChannelHandler(address: address, commandTimeout: commandTimeout, onPush: onPush))
@@ -37,10 +57,19 @@ public final class RedisConnection: Sendable {
                 .connect(host: configuration.url.host, port: configuration.url.port)
                 .get()
         } catch let error as ChannelError {
+            handshake.fail(error)
             if case .connectTimeout = error { throw .connectTimeout(address: address, milliseconds: timeoutMs) }
             throw .connectFailed(address: address, reason: "\(error)")
         } catch {
+            handshake.fail(error)
             throw .connectFailed(address: address, reason: Self.describe(error))
+        }
+        // TLS: the certificate is checked before anything, the password included, is sent.
+        do {
+            try await handshake.futureResult.get()
+        } catch {
+            channel.close(promise: nil)
+            throw .connectFailed(address: address, reason: "TLS handshake failed: \(error)")
         }
         let connection = RedisConnection(channel: channel, configuration: configuration)
         do {
@@ -115,6 +144,13 @@ public final class RedisConnection: Sendable {
         }
     }
 
+    static func tlsContext(_ settings: RedisConfiguration.TLS) throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = settings.caFile { tls.trustRoots = .file(caFile) }
+        tls.certificateVerification = settings.verify ? .fullVerification : .none
+        return try NIOSSLContext(configuration: tls)
+    }
+
     static func describe(_ error: any Error) -> String {
         if let e = error as? IOError { return e.description }
         if let e = error as? NIOConnectionError {
@@ -123,5 +159,39 @@ public final class RedisConnection: Sendable {
             return reasons.isEmpty ? "\(e)" : reasons.joined(separator: "; ")
         }
         return "\(error)"
+    }
+}
+
+/// Completes `promise` when the TLS handshake is done, or fails it with why it was not (a certificate that does not
+/// verify, the socket closing), so that `connect` can say so instead of a later command failing for no stated reason.
+final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = Any
+    private let promise: EventLoopPromise<Void>
+    private var done = false
+
+    init(_ promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            finish(nil)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
+    }
+
+    private func finish(_ error: (any Error)?) {
+        guard !done else { return }
+        done = true
+        if let error { promise.fail(error) } else { promise.succeed() }
     }
 }

@@ -28,6 +28,8 @@ struct NodeStats: Encodable, Sendable {
     var clients: Int
     var subscriptions: Int
     var streams: Int
+    /// Bus channels this node is subscribed to (one per stream it serves).
+    var busChannels: Int
     var messages: Messages
     /// Ticker/book frames replaced by a newer one for a client that fell behind.
     var conflated: Int

@@ -49,6 +49,7 @@ final class NodeMetrics: Sendable {
         gauge("tickplex_clients", s.clients)
         gauge("tickplex_subscriptions", s.subscriptions)
         gauge("tickplex_streams", s.streams)
+        gauge("tickplex_bus_channels", s.busChannels)
         gauge("tickplex_uptime_seconds", s.uptimeSeconds)
         Metrics.Gauge(label: "tickplex_messages_in_per_second", factory: factory).record(s.messages.inPerSecond)
         Metrics.Gauge(label: "tickplex_messages_out_per_second", factory: factory).record(s.messages.outPerSecond)

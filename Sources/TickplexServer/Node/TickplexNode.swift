@@ -62,7 +62,8 @@ public final class TickplexNode: Sendable {
             let redisConfig = RedisConfiguration(
                 url: url,
                 connectTimeout: .milliseconds(config.redisConnectTimeoutMs),
-                commandTimeout: .milliseconds(config.redisCommandTimeoutMs))
+                commandTimeout: .milliseconds(config.redisCommandTimeoutMs),
+                tls: .init(caFile: config.redisTLSCAFile, verify: !config.redisTLSInsecure))
             let client = RedisClient(configuration: redisConfig, logger: logger)
             redis = client
             bus = RedisBus(client: client, logger: logger)
@@ -144,6 +145,14 @@ public final class TickplexNode: Sendable {
         var lines: [String] = []
         if let url = config.redisURL {
             lines.append("bus: redis pub/sub at \(url); last values and candles in redis")
+            if url.tls {
+                lines.append(
+                    config.redisTLSInsecure
+                        ? "WARNING: REDIS_TLS_INSECURE=true — the Redis server's certificate is NOT verified; "
+                            + "anyone on the path can read and change what passes"
+                        : "redis TLS: certificate verified against \(config.redisTLSCAFile ?? "the system's trust roots")"
+                )
+            }
         } else {
             lines.append("bus: in-process (no REDIS_URL set): single node, last values and candle history in memory")
         }
@@ -210,6 +219,7 @@ public final class TickplexNode: Sendable {
             version: TickplexVersion.string, uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
             simulated: config.upstream == .sim, bus: bus.kind, clients: counters.clients,
             subscriptions: await hub.subscriptionCount, streams: await hub.streamCount,
+            busChannels: await bus.channelCount,
             messages: .init(
                 inPerSecond: (rates.inPerSecond * 10).rounded() / 10,
                 outPerSecond: (rates.outPerSecond * 10).rounded() / 10,
