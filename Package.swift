@@ -11,7 +11,9 @@ let package = Package(
     name: "tickplex",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "tickplex", targets: ["tickplex"])
+        .executable(name: "tickplex", targets: ["tickplex"]),
+        // The parsers on their own (no NIO): what the libFuzzer package in Fuzz/ instruments.
+        .library(name: "TickplexParsing", targets: ["TickplexCore", "TickplexVenues"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

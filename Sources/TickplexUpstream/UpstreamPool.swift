@@ -67,6 +67,12 @@ public actor UpstreamPool: Service {
         return .success(topic)
     }
 
+    /// Whether the node carries `key`'s topic now (wanted or lingering): subscribing it costs the exchange nothing.
+    public func carries(_ key: StreamKey) -> Bool {
+        guard case .success(let topic) = codec.topic(for: key) else { return false }
+        return table.contains(topic: topic)
+    }
+
     /// One fewer subscriber; the upstream unsubscribe waits for the linger.
     public func release(_ key: StreamKey) {
         guard case .success(let topic) = codec.topic(for: key) else { return }

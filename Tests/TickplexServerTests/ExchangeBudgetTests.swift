@@ -106,3 +106,35 @@ final class ScrapeLog: Sendable {
     func add(_ d: Duration) { durations.withLock { $0.append(d) } }
     var all: [Duration] { durations.withLock { $0 } }
 }
+
+@Suite("On-demand quotes spend the new-stream budget", .serialized)
+struct QuoteBudgetTests {
+    @Test(
+        "REST quotes of streams new to the node spend MAX_NEW_STREAMS_PER_CLIENT_PER_MIN: past it 429; a made-up token buys nothing"
+    )
+    func quoteBudget() async throws {
+        let sim = try await ExchangeSimulator.start(.init())
+        var env = upstreamEnv(at: sim)
+        env["MAX_NEW_STREAMS_PER_CLIENT_PER_MIN"] = "2"
+        env["QUOTE_WAIT_MS"] = "300"
+        try await TickplexProcess.serving(env) { port, _ in
+            // Binance accepts any symbol and sends nothing for a made-up one: 504 after the wait, budget spent.
+            var statuses: [Int] = []
+            for (i, token) in ["", "", "?token=fresh-1", "?token=fresh-2"].enumerated() {
+                statuses.append(
+                    try await httpGet(
+                        port: port, "/v1/quote/Q\(i)USDT\(token.isEmpty ? "?" : token + "&")venue=binance.spot"
+                    ).status)
+            }
+            #expect(statuses == [504, 504, 429, 429], "\(statuses)")
+            let refused = try await httpGet(port: port, "/v1/quote/Q9USDT?venue=binance.spot")
+            #expect(refused.status == 429)
+            #expect(refused.body.contains("MAX_NEW_STREAMS_PER_CLIENT_PER_MIN"))
+            // A stream the node already carries costs nothing: asking for Q0 again is not refused for the budget.
+            #expect(try await httpGet(port: port, "/v1/quote/Q0USDT?venue=binance.spot").status != 429)
+            let stats = try #require(jsonObject(try await httpGet(port: port, "/stats").body))
+            #expect((stats["limits"] as? [String: Any])?["newStreamRefusals"] as? Int == 3)
+        }
+        await sim.stop()
+    }
+}

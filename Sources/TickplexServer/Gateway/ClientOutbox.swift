@@ -186,8 +186,6 @@ final class GatewayStats: Sendable {
     let slowConsumerCloses = Atomic<Int>(0)
     /// Clients closed because their socket took no bytes for CLIENT_WRITE_STALL_S.
     let writeStallCloses = Atomic<Int>(0)
-    /// Subscriptions refused because the client spent its budget of streams new to the node.
-    let budgetRefusals = Atomic<Int>(0)
 
     var snapshot: GatewayCounters {
         GatewayCounters(

@@ -51,10 +51,8 @@ actor FanoutHub {
     private var streams: [String: Stream] = [:]
     private var venuesByClient: [Int: [Venue: Int]] = [:]
     private var clients: [Int: Subscriber] = [:]
-    /// Streams new to the node each client may cause per minute (MAX_NEW_STREAMS_PER_CLIENT_PER_MIN), so that
-    /// subscribe/unsubscribe churn cannot walk the exchange's symbol space.
-    private let newStreamsPerMinute: Int
-    private var newStreamBudgets: [Int: TokenBucket] = [:]
+    /// Streams new to the node each client may cause per minute (shared with the quote route).
+    private let budget: NewStreamBudget
     /// The exchange's refusals (recorded by the node as they arrive): a client joining a refused stream, or the
     /// one whose subscription was still being set up when the refusal came, hears it too.
     private let refusals: RejectionBook
@@ -67,9 +65,9 @@ actor FanoutHub {
     init(
         brand: String, bus: any MessageBus, store: any LastValueStore, upstream: UpstreamPools,
         refusals: RejectionBook, stats: GatewayStats, latency: Metrics.Timer? = nil,
-        newStreamsPerClientPerMinute: Int = 120, logger: Logger
+        budget: NewStreamBudget = NewStreamBudget(perMinute: 120), logger: Logger
     ) {
-        self.newStreamsPerMinute = newStreamsPerClientPerMinute
+        self.budget = budget
         self.refusals = refusals
         self.stats = stats
         self.latency = latency
@@ -99,7 +97,7 @@ actor FanoutHub {
         while true {
             await waitForTransition(channel)
             guard let stream = streams[channel] else {
-                if let refusal = spendNewStreamBudget(id) { return refusal }
+                if let refusal = budget.spend("ws:\(id)") { return VenueRejection(refusal) }
                 if let rejection = await createStream(key, channel: channel) { return rejection }
                 continue
             }
@@ -128,21 +126,6 @@ actor FanoutHub {
             join(id, session, key, channel)
             return nil
         }
-    }
-
-    /// A client is about to create a stream on the node: one from its budget, or the refusal it hears.
-    private func spendNewStreamBudget(_ id: Int) -> VenueRejection? {
-        let now = Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
-        var bucket = newStreamBudgets[id] ?? TokenBucket(capacity: newStreamsPerMinute, periodMs: 60_000)
-        defer { newStreamBudgets[id] = bucket }
-        guard bucket.take(now: now) else {
-            stats.budgetRefusals.add(1)
-            return VenueRejection(
-                "more than \(newStreamsPerMinute) streams new to this node in a minute "
-                    + "(MAX_NEW_STREAMS_PER_CLIENT_PER_MIN); subscribe to it again in "
-                    + "\(bucket.msUntilToken / 1000 + 1) s")
-        }
-        return nil
     }
 
     /// The first local subscriber's work: the upstream reference and the bus subscription, as one transition.
@@ -210,7 +193,7 @@ actor FanoutHub {
         for key in keys { await unsubscribe(id, key) }
         clients[id] = nil
         venuesByClient[id] = nil
-        newStreamBudgets[id] = nil
+        budget.forget("ws:\(id)")
     }
 
     /// Shutdown: every client gets close 1001, concurrently.

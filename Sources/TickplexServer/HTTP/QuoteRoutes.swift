@@ -15,23 +15,38 @@ struct QuoteRoutes: Sendable {
     let store: any LastValueStore
     let upstream: UpstreamPools
     let rejections: RejectionBook
+    /// A stream new to the node spends the caller's budget (by API key under AUTH_MODE=apikey, where the key was
+    /// checked; otherwise every REST caller shares one bucket, or a made-up `?token=` would buy a fresh one).
+    let budget: NewStreamBudget
+    /// The stream's first event wakes the waiting request (no polling of the store).
+    let signal: StreamEventSignal
 
     static let path = "/v1/quote/:symbol"
 
     func register(on router: Router<some RequestContext>) {
         router.get(RouterPath(stringLiteral: Self.path)) { request, context in
             await quote(
-                symbol: context.parameters.get("symbol"), venue: request.uri.queryParameters["venue"].map(String.init))
+                symbol: context.parameters.get("symbol"), venue: request.uri.queryParameters["venue"].map(String.init),
+                caller: caller(request))
         }
         router.head(RouterPath(stringLiteral: Self.path)) { request, context in
             let full = await quote(
-                symbol: context.parameters.get("symbol"), venue: request.uri.queryParameters["venue"].map(String.init))
+                symbol: context.parameters.get("symbol"), venue: request.uri.queryParameters["venue"].map(String.init),
+                caller: caller(request))
             return Response(status: full.status, headers: full.headers, body: .init())
         }
         MethodNotAllowed.register(Self.path, allow: "GET, HEAD", on: router)
     }
 
-    func quote(symbol rawSymbol: String?, venue rawVenue: String?) async -> Response {
+    /// The budget a REST caller spends.
+    func caller(_ request: Request) -> String {
+        guard config.authMode == .apikey else { return "rest:" }
+        let credential = AccessPolicy.credential(
+            authorization: request.headers[values: .authorization], token: request.uri.queryParameters.get("token"))
+        return "rest:" + (credential ?? "")
+    }
+
+    func quote(symbol rawSymbol: String?, venue rawVenue: String?, caller: String = "rest:") async -> Response {
         let symbol: String
         let venue: Venue
         do {
@@ -49,6 +64,9 @@ struct QuoteRoutes: Sendable {
         guard let pool = upstream.pool(for: venue) else {
             return JSONResponse.error(.badRequest, "venue \(venue.rawValue) is not configured on this node")
         }
+        if !(await pool.carries(key)), let refusal = budget.spend(caller) {
+            return JSONResponse.error(.tooManyRequests, refusal)
+        }
         if case .failure(let refusal) = await pool.ensureSubscribed(key) {
             return unknownSymbol(key, refusal.reason)
         }
@@ -57,38 +75,48 @@ struct QuoteRoutes: Sendable {
         return response
     }
 
+    /// The stored value when there is one; otherwise the stream's first event, as the publisher publishes it.
+    /// An event published between the store read and the wait is found by the second read, after the wait.
     private func waitForQuote(_ key: StreamKey, started: ContinuousClock.Instant) async -> Response {
         let storeKey = EventPublisher.lastValueKey(key, brand: config.brand)
-        let deadline = started + .milliseconds(config.quoteWaitMs)
+        var waited = false
         while true {
+            let stored: StoredValue?
             do {
-                if let stored = try await store.get(storeKey) {
-                    if stored.ageMs > config.quoteMaxAgeMs {
-                        return JSONResponse.make(
-                            .serviceUnavailable,
-                            bytes: ByteBuffer(
-                                string:
-                                    #"{"error":"stale","ageMs":\#(stored.ageMs),"maxAgeMs":\#(config.quoteMaxAgeMs)}"#))
-                    }
-                    return JSONResponse.make(.ok, bytes: Self.body(stored, key: key, brand: config.brand))
-                }
+                stored = try await store.get(storeKey)
             } catch {
                 return JSONResponse.error(.serviceUnavailable, "last-value store unavailable: \(error)")
+            }
+            if let stored {
+                guard stored.ageMs <= config.quoteMaxAgeMs else {
+                    return JSONResponse.make(
+                        .serviceUnavailable,
+                        bytes: ByteBuffer(
+                            string:
+                                #"{"error":"stale","ageMs":\#(stored.ageMs),"maxAgeMs":\#(config.quoteMaxAgeMs)}"#))
+                }
+                return JSONResponse.make(.ok, bytes: Self.body(stored, key: key, brand: config.brand))
             }
             if let reason = rejections.reason(for: key, since: started - .seconds(60)) {
                 return unknownSymbol(key, reason)
             }
-            guard ContinuousClock.now < deadline else {
-                let ms = (ContinuousClock.now - started).milliseconds
+            guard !waited else { break }
+            waited = true
+            let remaining = started + .milliseconds(config.quoteWaitMs) - ContinuousClock.now
+            if remaining > .zero, let event = await signal.next(key.streamName(brand: config.brand), timeout: remaining)
+            {
+                // Just published: its age is the time since it was received.
                 return JSONResponse.make(
-                    .gatewayTimeout,
-                    bytes: ByteBuffer(
-                        string:
-                            #"{"error":"no data from the exchange within QUOTE_WAIT_MS","waitedMs":\#(ms),"stream":"\#(key.streamName(brand: config.brand))"}"#
-                    ))
+                    .ok, bytes: Self.body(StoredValue(value: event, ageMs: 0), key: key, brand: config.brand))
             }
-            try? await Task.sleep(for: .milliseconds(20))
         }
+        let ms = (ContinuousClock.now - started).milliseconds
+        return JSONResponse.make(
+            .gatewayTimeout,
+            bytes: ByteBuffer(
+                string:
+                    #"{"error":"no data from the exchange within QUOTE_WAIT_MS","waitedMs":\#(ms),"stream":"\#(key.streamName(brand: config.brand))"}"#
+            ))
     }
 
     private func unknownSymbol(_ key: StreamKey, _ reason: String) -> Response {

@@ -39,7 +39,11 @@ public final class EventPublisher: Service, Sendable {
     }
 
     /// The writer is set after init when it reports its failures back here (`recordFailure`).
-    public init(brand: String, logger: Logger) {
+    /// Woken with each published event (on-demand quotes wait on it).
+    let signal: StreamEventSignal?
+
+    public init(brand: String, logger: Logger, signal: StreamEventSignal? = nil) {
+        self.signal = signal
         writer = Mutex(nil)
         // Bounded: an upstream faster than the writer loses its oldest notices (counted in `dropped`), never
         // memory without bound.
@@ -113,6 +117,7 @@ public final class EventPublisher: Service, Sendable {
                         }
                         do {
                             try await writer.write(outgoing)
+                            signal?.wake(name.stream, with: bytes)
                             counters.published.wrappingAdd(1, ordering: .relaxed)
                             sinceReport += 1
                         } catch {

@@ -28,6 +28,9 @@ public final class TickplexNode: Sendable {
     let gatewayStats = GatewayStats()
     let rejections = RejectionBook()
     let admission: ConnectionAdmission
+    let newStreamBudget: NewStreamBudget
+    /// On-demand quotes wait on it for a stream's first event.
+    let eventSignal: StreamEventSignal
     let access: AccessPolicy
     let metrics: NodeMetrics
     let sampler: StatsSampler
@@ -58,6 +61,10 @@ public final class TickplexNode: Sendable {
                 maxConnections: config.maxConnections, maxPerIP: config.maxConnectionsPerIP,
                 maxNewPerIPPerMinute: config.maxNewConnectionsPerIPPerMin))
         access = AccessPolicy(config: config)
+        let newStreamBudget = NewStreamBudget(perMinute: config.maxNewStreamsPerClientPerMin)
+        self.newStreamBudget = newStreamBudget
+        let eventSignal = StreamEventSignal()
+        self.eventSignal = eventSignal
         if let url = config.redisURL {
             let redisConfig = RedisConfiguration(
                 url: url,
@@ -75,7 +82,7 @@ public final class TickplexNode: Sendable {
             store = InMemoryLastValueStore(ttl: .milliseconds(config.lastValueTTLMs))
             history = InMemoryCandleHistory(maxPerSeries: config.klineHistoryMax)
         }
-        let publisher = EventPublisher(brand: config.brand, logger: logger)
+        let publisher = EventPublisher(brand: config.brand, logger: logger, signal: eventSignal)
         if let redis {
             // Redis: each event's commands pipelined, many events in flight (no round trip per command).
             publisher.setWriter(
@@ -102,7 +109,7 @@ public final class TickplexNode: Sendable {
         let hub = FanoutHub(
             brand: config.brand, bus: bus, store: store, upstream: upstream, refusals: rejections,
             stats: gatewayStats, latency: metrics.fanoutLatency,
-            newStreamsPerClientPerMinute: config.maxNewStreamsPerClientPerMin, logger: logger)
+            budget: newStreamBudget, logger: logger)
         self.hub = hub
         let (stats, rejections) = (gatewayStats, self.rejections)
         sampler = StatsSampler { (publisher.published, stats.messagesOut.value) }
@@ -110,6 +117,8 @@ public final class TickplexNode: Sendable {
             switch notice {
             case .rejected(let key, let reason):
                 rejections.record(key, reason: reason)
+                // A quote waiting for this stream's first event hears of the refusal at once.
+                eventSignal.wake(key.streamName(brand: config.brand), with: nil)
                 await hub.rejected(key, reason: reason)
             case .status(let venue, _, let state): await hub.status(venue: venue, state: state)
             case .event: break
@@ -187,7 +196,10 @@ public final class TickplexNode: Sendable {
         router.add(middleware: AccessMiddleware(policy: access))
         HealthRoutes(health: healthMonitor).register(on: router)
         LivePage.register(on: router)
-        QuoteRoutes(config: config, store: store, upstream: upstream, rejections: rejections).register(on: router)
+        QuoteRoutes(
+            config: config, store: store, upstream: upstream, rejections: rejections, budget: newStreamBudget,
+            signal: eventSignal
+        ).register(on: router)
         KlineRoutes(config: config, history: history).register(on: router)
         StatsRoutes(collect: { await self.stats() }).register(on: router)
         router.get("/metrics") { _, _ in
@@ -237,7 +249,7 @@ public final class TickplexNode: Sendable {
             refusedConnections: Dictionary(
                 uniqueKeysWithValues: admission.refused.withLock { $0 }.map { (String($0.key), $0.value) }),
             headTimeouts: admission.headTimeouts.load(ordering: .relaxed),
-            newStreamRefusals: gatewayStats.budgetRefusals.value,
+            newStreamRefusals: newStreamBudget.refused,
             upstreamStreams: budgets.streamCount,
             upstreamStreamRefusals: budgets.streamsRefused.load(ordering: .relaxed),
             upstreamConnectAttempts: budgets.attempts.load(ordering: .relaxed),
