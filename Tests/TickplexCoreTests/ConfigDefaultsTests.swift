@@ -53,6 +53,7 @@ struct ConfigDefaultsTests {
             "API_KEYS": "k1, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
             "ALLOWED_ORIGINS": "https://a.example,http://localhost:3000", "ADMIN_TOKEN": "admin-token-0123456789",
             "REDIS_TLS_CA_FILE": "/dev/null", "REDIS_TLS_INSECURE": "false",
+            "JWT_SECRET": "0123456789abcdef0123456789abcdef", "JWT_JWKS_FILE": "/dev/null",
         ]
         #expect(Set(env.keys) == Set(ConfigLoader.variables))
         let c = try ConfigLoader.parse(env)
@@ -60,6 +61,7 @@ struct ConfigDefaultsTests {
         #expect(c.port == 9001)
         #expect(c.redisURL == RedisURL(host: "10.1.2.3", port: 6380, password: "pw", database: 2, tls: true))
         #expect(c.redisTLSCAFile == "/dev/null" && !c.redisTLSInsecure)
+        #expect(c.jwtSecret == "0123456789abcdef0123456789abcdef" && c.jwtJWKSFile == "/dev/null")
         #expect(c.brand == "acme")
         #expect(c.defaultVenue == .binanceSpot)
         #expect(c.upstream == .sim)

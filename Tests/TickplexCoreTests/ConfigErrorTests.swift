@@ -65,6 +65,8 @@ struct BadValue: Sendable, CustomTestStringConvertible {
         .init(variable: "ADMIN_TOKEN", value: "short secret", allowedFragment: "at least 16", shown: "<hidden>"),
         .init(variable: "REDIS_TLS_CA_FILE", value: "/nonexistent/ca.pem", allowedFragment: "readable PEM file"),
         .init(variable: "REDIS_TLS_INSECURE", value: "sure", allowedFragment: "true or false"),
+        .init(variable: "JWT_SECRET", value: "short-secret", allowedFragment: "at least 32 bytes", shown: "<hidden>"),
+        .init(variable: "JWT_JWKS_FILE", value: "/nonexistent/jwks.json", allowedFragment: "readable JWKS"),
     ]
 }
 
@@ -97,6 +99,7 @@ struct ConfigErrorTests {
             }
         }
         #expect(throws: ConfigError.self) { try ConfigLoader.parse(["AUTH_MODE": "apikey"]) }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(["AUTH_MODE": "jwt"]) }
     }
 
     @Test("every variable of the contract has at least one bad-value case")

@@ -15,10 +15,11 @@ public enum ConfigLoader {
         "HTTP_IDLE_TIMEOUT_S", "TRUST_PROXY_HEADERS", "CLIENT_WRITE_STALL_S", "MAX_UPSTREAM_STREAMS",
         "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN", "BYBIT_CONNECT_BUDGET_PER_5MIN", "BINANCE_CONNECT_BUDGET_PER_5MIN",
         "AUTH_MODE", "API_KEYS", "ALLOWED_ORIGINS", "ADMIN_TOKEN", "REDIS_TLS_CA_FILE", "REDIS_TLS_INSECURE",
+        "JWT_SECRET", "JWT_JWKS_FILE",
     ]
 
     /// Variables whose values are secrets: an error about one never repeats the value.
-    public static let secretVariables: Set<String> = ["API_KEYS", "ADMIN_TOKEN"]
+    public static let secretVariables: Set<String> = ["API_KEYS", "ADMIN_TOKEN", "JWT_SECRET"]
 
     /// The error for a bad value, which repeats the value only as far as it is no secret: secret variables as
     /// `<hidden>`, a Redis URL without its password.
@@ -137,6 +138,21 @@ public enum ConfigLoader {
         if c.authMode == .apikey && c.apiKeys.isEmpty {
             throw ConfigError(
                 variable: "AUTH_MODE", value: "apikey", allowed: "API_KEYS set too (no key would let nobody in)")
+        }
+        if r.value("JWT_SECRET") != nil {
+            c.jwtSecret = try r.string(
+                "JWT_SECRET", default: "", valid: { $0.utf8.count >= 32 },
+                allowed: { "at least 32 bytes (an HS256 key shorter than its hash is weak)" })
+        }
+        if r.value("JWT_JWKS_FILE") != nil {
+            c.jwtJWKSFile = try r.string(
+                "JWT_JWKS_FILE", default: "", valid: { FileManager.default.isReadableFile(atPath: $0) },
+                allowed: { "the path of a readable JWKS (JSON) file" })
+        }
+        if c.authMode == .jwt && c.jwtSecret == nil && c.jwtJWKSFile == nil {
+            throw ConfigError(
+                variable: "AUTH_MODE", value: "jwt",
+                allowed: "JWT_SECRET or JWT_JWKS_FILE set too (keys to verify with)")
         }
         c.allowedOrigins = try r.list("ALLOWED_ORIGINS") { origin in
             (origin.hasPrefix("http://") || origin.hasPrefix("https://")) && !origin.hasSuffix("/")

@@ -75,11 +75,14 @@ public struct TickplexConfig: Sendable, Equatable {
     public var binanceConnectBudgetPer5Min = 240
 
     public enum AuthMode: String, Sendable, CaseIterable {
-        case none, apikey
+        case none, apikey, jwt
     }
     public var authMode = AuthMode.none
     /// API keys: plain, or `sha256:<hex>` (the key's SHA-256, lower-case hex).
     public var apiKeys: [String] = []
+    /// `AUTH_MODE=jwt`: the HS256 secret, and/or a JWKS file with RS256/ES256 public keys.
+    public var jwtSecret: String?
+    public var jwtJWKSFile: String?
     /// Browser origins allowed to open `/ws` (empty: any origin).
     public var allowedOrigins: [String] = []
     /// When set, `/stats` and `/metrics` need `Authorization: Bearer <ADMIN_TOKEN>` (or `?token=`).

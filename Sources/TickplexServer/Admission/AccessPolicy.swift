@@ -11,6 +11,8 @@ struct AccessPolicy: Sendable {
     private let hashedKeys: [[UInt8]]
     let allowedOrigins: Set<String>
     private let adminToken: String?
+    /// `AUTH_MODE=jwt`: verifies tokens (asynchronously; the gate waits for it before the upgrade).
+    let tokens: TokenVerifier?
 
     init(config: TickplexConfig) {
         mode = config.authMode
@@ -18,10 +20,17 @@ struct AccessPolicy: Sendable {
         hashedKeys = config.apiKeys.filter { $0.hasPrefix("sha256:") }.map { Self.bytes(hex: $0.dropFirst(7)) }
         allowedOrigins = Set(config.allowedOrigins.map { $0.lowercased() })
         adminToken = config.adminToken
+        tokens = config.authMode == .jwt ? TokenVerifier(secret: config.jwtSecret, jwksFile: config.jwtJWKSFile) : nil
     }
 
-    /// A data client (`/ws`, `/v1/…`) presenting `credential`.
-    func client(credential: String?) -> Admission {
+    /// A data client (`/ws`, `/v1/…`) presenting `credential`, in every mode (JWT verification is async).
+    func client(credential: String?) async -> (grant: ClientGrant?, verdict: Admission) {
+        if let tokens { return await tokens.verify(credential) }
+        return (nil, apiKey(credential: credential))
+    }
+
+    /// `AUTH_MODE=apikey` (or none): checked at once.
+    func apiKey(credential: String?) -> Admission {
         guard mode == .apikey else { return .admitted }
         guard let credential, !credential.isEmpty else {
             return .refused(

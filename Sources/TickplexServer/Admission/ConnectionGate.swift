@@ -54,7 +54,7 @@ final class ConnectionGate: ChannelInboundHandler {
     typealias InboundOut = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum State { case reading, passing, refused }
+    private enum State { case reading, verifying, passing, refused }
 
     private let settings: GateSettings
     private var state = State.reading
@@ -95,6 +95,7 @@ final class ConnectionGate: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
+        if state != .passing { state = .refused }
         if counted { settings.admission.socketClosed() }
         counted = false
         if let ip = admittedIP { settings.admission.release(ip: ip) }
@@ -110,6 +111,14 @@ final class ConnectionGate: ChannelInboundHandler {
             context.fireChannelRead(data)
             return
         case .refused:
+            return
+        case .verifying:
+            // A client that does not wait for its 101: kept (bounded) and passed on with the head.
+            var bytes = Self.unwrapInboundIn(data)
+            head.writeBuffer(&bytes)
+            if head.readableBytes > 4 * GateSettings.maxHeadBytes {
+                refuse(context: context, .refused(status: 431, reason: "data sent before the upgrade was answered"))
+            }
             return
         case .reading:
             break
@@ -132,26 +141,55 @@ final class ConnectionGate: ChannelInboundHandler {
         let ip = clientAddress(request, context: context)
         let byAddress = settings.admission.admit(ip: ip, now: Self.nowMs())
         if byAddress == .admitted { admittedIP = ip }
-        let verdict = byAddress.then { request.isWebSocketUpgrade ? admitUpgrade(request) : .admitted }
+        let verdict = byAddress.then {
+            request.isWebSocketUpgrade ? settings.policy.origin(request.values("origin").first) : .admitted
+        }
         guard verdict == .admitted else {
             refuse(context: context, verdict)
             return
         }
+        guard request.isWebSocketUpgrade else {
+            pass(context: context)
+            return
+        }
+        guard let tokens = settings.policy.tokens else {
+            finishUpgrade(settings.policy.apiKey(credential: request.credential), context: context)
+            return
+        }
+        // A JWT is verified off the loop (the key collection is an actor); the head waits here meanwhile.
+        state = .verifying
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let token = request.credential
+        Task {
+            let verdict = await tokens.verify(token).verdict
+            bound.eventLoop.execute {
+                let (gate, context) = bound.value
+                gate.finishUpgrade(verdict, context: context)
+            }
+        }
+    }
+
+    /// The credential's verdict is in: then a MAX_CLIENTS place, held until the socket closes.
+    private func finishUpgrade(_ credential: Admission, context: ChannelHandlerContext) {
+        guard state == .reading || state == .verifying else { return }
+        let verdict = credential.then {
+            holdsClientSlot = settings.admission.reserveClientSlot(max: settings.maxClients)
+            return holdsClientSlot
+                ? .admitted : .refused(status: 503, reason: "too many clients (at most \(settings.maxClients))")
+        }
+        guard verdict == .admitted else {
+            refuse(context: context, verdict)
+            return
+        }
+        pass(context: context)
+    }
+
+    /// Admitted: the head (and anything after it) goes on to NIO's decoder; from now on bytes only pass.
+    private func pass(context: ChannelHandlerContext) {
         state = .passing
         let pending = head
         head = ByteBuffer()
         context.fireChannelRead(Self.wrapInboundOut(pending))
-    }
-
-    /// A WebSocket upgrade: origin (403), credential (401), then a MAX_CLIENTS place, held until the socket closes.
-    private func admitUpgrade(_ request: RequestHead) -> Admission {
-        settings.policy.origin(request.values("origin").first)
-            .then { settings.policy.client(credential: request.credential) }
-            .then {
-                holdsClientSlot = settings.admission.reserveClientSlot(max: settings.maxClients)
-                return holdsClientSlot
-                    ? .admitted : .refused(status: 503, reason: "too many clients (at most \(settings.maxClients))")
-            }
     }
 
     /// The client's address: the socket's peer, or behind a trusted proxy the last `X-Forwarded-For` entry (the

@@ -18,9 +18,12 @@ final class WebSocketGateway: Sendable {
     let config: TickplexConfig
     let stats: GatewayStats
     let logger: Logger
+    /// `AUTH_MODE=jwt`: the token's claims narrow what the client may subscribe to, and its expiry ends it.
+    let access: AccessPolicy
     private let nextId = Atomic<Int>(0)
 
-    init(hub: FanoutHub, config: TickplexConfig, stats: GatewayStats, logger: Logger) {
+    init(hub: FanoutHub, config: TickplexConfig, stats: GatewayStats, access: AccessPolicy, logger: Logger) {
+        self.access = access
         self.hub = hub
         self.config = config
         self.stats = stats
@@ -31,15 +34,34 @@ final class WebSocketGateway: Sendable {
     /// client as 400).
     func register(on router: Router<GatewayRequestContext>) {
         router.ws("/ws") { inbound, outbound, context in
-            try await self.serve(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+            try await self.serve(
+                inbound: inbound, outbound: outbound, channel: context.requestContext.channel, request: context.request)
         }
     }
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     private func serve(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, request: Request
     ) async throws {
+        // The gate verified the token before the upgrade; it is read again here for its claims.
+        var grant: ClientGrant?
+        if let tokens = access.tokens {
+            let credential = AccessPolicy.credential(
+                authorization: request.headers[values: .authorization], token: request.uri.queryParameters.get("token"))
+            grant = await tokens.verify(credential).grant
+            guard grant != nil else {
+                try await outbound.close(.unknown(4001), reason: "token not valid")
+                return
+            }
+        }
+        // An expired token ends the connection: 4001 with the reason.
+        let expiry = grant?.expiresAt.map { expiresAt in
+            channel.eventLoop.scheduleTask(in: .milliseconds(Int64(max(0, expiresAt.timeIntervalSinceNow) * 1000))) {
+                Task { try? await outbound.close(.unknown(4001), reason: "token expired") }
+            }
+        }
+        defer { expiry?.cancel() }
         let id = nextId.wrappingAdd(1, ordering: .relaxed).newValue
         let outbox = ClientOutbox(
             id: id, channel: channel, maxBytes: config.clientMaxQueueBytes,
@@ -53,10 +75,11 @@ final class WebSocketGateway: Sendable {
         let session = SessionBox(
             ClientSession(
                 limits: .init(
-                    maxSubscriptions: config.maxSubscriptionsPerClient,
+                    maxSubscriptions: min(config.maxSubscriptionsPerClient, grant?.maxSubscriptions ?? .max),
                     maxMessagesPerSecond: config.maxMessageRatePerClient),
                 defaultVenue: config.defaultVenue,
-                venueCheck: { key in
+                venueCheck: { [grant] key in
+                    if let refusal = grant?.refusal(for: key) { return refusal }
                     if case .failure(let r) = VenueCodec(venue: key.venue).topic(for: key) { return r.reason }
                     return nil
                 }))

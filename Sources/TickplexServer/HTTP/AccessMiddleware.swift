@@ -13,7 +13,7 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
             authorization: request.headers[values: .authorization], token: request.uri.queryParameters.get("token"))
         let verdict: Admission
         if path.hasPrefix("/v1/") {
-            verdict = policy.client(credential: credential)
+            verdict = await policy.client(credential: credential).verdict
         } else if path == "/stats" || path == "/metrics" {
             verdict = policy.admin(credential: credential)
         } else {

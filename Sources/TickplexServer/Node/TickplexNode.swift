@@ -40,9 +40,15 @@ public final class TickplexNode: Sendable {
     /// Builds the node; with `UPSTREAM=sim` it first starts the simulator on loopback and points every upstream
     /// URL at it.
     public static func start(config: TickplexConfig, logger: Logger) async throws -> TickplexNode {
-        guard config.upstream == .sim else { return TickplexNode(config: config, logger: logger) }
+        guard config.upstream == .sim else {
+            let node = TickplexNode(config: config, logger: logger)
+            try await node.access.tokens?.ready.value
+            return node
+        }
         let sim = try await ExchangeSimulator.start(logger: logger)
         let node = TickplexNode(config: config, logger: logger, simulator: sim)
+        // A JWKS file that does not load stops start-up here, with its error.
+        try await node.access.tokens?.ready.value
         // Warm a few streams so that data flows (bus, last values, logs) before the first client connects.
         for key in Self.simDemoStreams { await node.upstream.pool(for: key.venue)?.ensureSubscribed(key) }
         return node
@@ -286,7 +292,8 @@ public final class TickplexNode: Sendable {
     ) -> ServiceGroup {
         let logger = self.logger
         let wsRouter = Router(context: GatewayRequestContext.self)
-        WebSocketGateway(hub: hub, config: config, stats: gatewayStats, logger: logger).register(on: wsRouter)
+        WebSocketGateway(hub: hub, config: config, stats: gatewayStats, access: access, logger: logger).register(
+            on: wsRouter)
         let idle = max(1, config.clientIdleTimeoutSeconds / 2)
         let app = Application(
             router: makeRouter(),
