@@ -14,7 +14,12 @@ struct JWTAuthTests {
         var exp: ExpirationClaim
         var venues: [String]?
         var kinds: [String]?
-        var max_subscriptions: Int?
+        var maxSubscriptions: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case exp, venues, kinds
+            case maxSubscriptions = "max_subscriptions"
+        }
         func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
 
@@ -27,7 +32,7 @@ struct JWTAuthTests {
     static func claims(in seconds: Double, venues: [String]? = nil, kinds: [String]? = nil, max: Int? = nil) -> Claims {
         Claims(
             exp: ExpirationClaim(value: Date().addingTimeInterval(seconds)), venues: venues, kinds: kinds,
-            max_subscriptions: max)
+            maxSubscriptions: max)
     }
 
     @Test("HS256: a valid token by header or ?token= is admitted; missing, expired, badly signed → 401 (ws and REST)")

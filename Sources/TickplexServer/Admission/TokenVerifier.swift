@@ -29,7 +29,12 @@ struct TickplexClaims: JWTPayload {
     var exp: ExpirationClaim
     var venues: [String]?
     var kinds: [String]?
-    var max_subscriptions: Int?
+    var maxSubscriptions: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case exp, venues, kinds
+        case maxSubscriptions = "max_subscriptions"
+    }
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
@@ -72,7 +77,7 @@ final class TokenVerifier: Sendable {
         var grant = ClientGrant(expiresAt: claims.exp.value)
         if let venues = claims.venues { grant.venues = Set(venues.compactMap(Venue.init(rawValue:))) }
         if let kinds = claims.kinds { grant.kinds = Set(kinds.compactMap(StreamKind.init(rawValue:))) }
-        grant.maxSubscriptions = claims.max_subscriptions
+        grant.maxSubscriptions = claims.maxSubscriptions
         return (grant, .admitted)
     }
 }
