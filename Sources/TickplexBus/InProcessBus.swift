@@ -5,14 +5,13 @@ import Synchronization
 /// channels, exactly as with Redis, so the rest of the node behaves the same in both modes.
 public final class InProcessBus: MessageBus {
     public let kind = "in-process"
-    public let messages: AsyncStream<BusMessage>
-    private let continuation: AsyncStream<BusMessage>.Continuation
+    private let received = BoundedMessages()
+    public var messages: AsyncStream<BusMessage> { received.stream }
+    public var dropped: Int { received.dropped }
     // A lock rather than an actor: publish runs per event and must not hop; the critical section is one set lookup.
     private let subscribed = Mutex<Set<String>>([])
 
-    public init() {
-        (messages, continuation) = AsyncStream.makeStream(of: BusMessage.self, bufferingPolicy: .unbounded)
-    }
+    public init() {}
 
     public func publish(_ channel: String, _ payload: ByteBuffer) async throws {
         deliver(channel, payload)
@@ -25,7 +24,7 @@ public final class InProcessBus: MessageBus {
     private func deliver(_ channel: String, _ payload: ByteBuffer) {
         // Yield inside the lock so that a concurrent unsubscribe cannot slip between the check and the yield.
         subscribed.withLock { channels in
-            if channels.contains(channel) { continuation.yield(BusMessage(channel: channel, payload: payload)) }
+            if channels.contains(channel) { received.yield(BusMessage(channel: channel, payload: payload)) }
         }
     }
 
@@ -44,6 +43,6 @@ public final class InProcessBus: MessageBus {
     public var channelCount: Int { subscribed.withLock { $0.count } }
 
     public func finish() {
-        continuation.finish()
+        received.finish()
     }
 }

@@ -8,16 +8,16 @@ public final class RedisBus: MessageBus {
     public let kind = "redis"
     public let client: RedisClient
     public let subscriber: RedisSubscriber
-    public let messages: AsyncStream<BusMessage>
-    private let continuation: AsyncStream<BusMessage>.Continuation
+    private let received: BoundedMessages
+    public var messages: AsyncStream<BusMessage> { received.stream }
+    public var dropped: Int { received.dropped }
 
     public init(client: RedisClient, logger: Logger = Logger(label: "tickplex.bus")) {
         self.client = client
-        let (stream, continuation) = AsyncStream.makeStream(of: BusMessage.self, bufferingPolicy: .unbounded)
-        self.messages = stream
-        self.continuation = continuation
+        let received = BoundedMessages()
+        self.received = received
         self.subscriber = RedisSubscriber(configuration: client.configuration, logger: logger) { message in
-            continuation.yield(BusMessage(channel: message.channel, payload: message.payload))
+            received.yield(BusMessage(channel: message.channel, payload: message.payload))
         }
     }
 
@@ -46,6 +46,6 @@ public final class RedisBus: MessageBus {
     public var channelCount: Int { get async { await subscriber.channels.count } }
 
     public func finish() {
-        continuation.finish()
+        received.finish()
     }
 }

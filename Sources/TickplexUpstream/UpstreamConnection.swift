@@ -11,6 +11,7 @@ enum UpstreamError: Error, CustomStringConvertible {
     case closedByServer
     case serverShutdown
     case handshakeTimeout(Duration)
+    case badMessage(String)
 
     var description: String {
         switch self {
@@ -18,6 +19,7 @@ enum UpstreamError: Error, CustomStringConvertible {
         case .pongTimeout(let d): "no pong within \(d)"
         case .closedByServer: "closed by the exchange"
         case .serverShutdown: "the exchange announced a shutdown"
+        case .badMessage(let reason): "the exchange sent a bad message: \(reason)"
         }
     }
 }
@@ -273,18 +275,30 @@ actor UpstreamConnection {
             group.addTask {
                 // A fresh decoding state per session: the exchange restarts every topic with a snapshot.
                 var codec = VenueCodec(venue: self.venue)
-                for try await message in inbound.messages(maxSize: 1 << 24) {
-                    guard case .text(let text) = message else { continue }
+                // The exchange is a peer too: its messages are assembled within bounds (a flood of fragments is a
+                // broken connection, replaced like any other).
+                var assembler = BoundedMessageAssembler(maxBytes: 1 << 24, maxFragments: 1_024)
+                for try await frame in inbound {
+                    // recvTs: when the frame arrived, not when the publisher gets to it.
+                    let arrivedAt = Self.nowMs()
+                    let text: String
+                    switch assembler.receive(frame.opcode, data: frame.data, fin: frame.fin) {
+                    case .pending, .binary: continue
+                    case .text(let t): text = t
+                    case .close(_, let reason): throw UpstreamError.badMessage(reason)
+                    }
                     let decoded: [VenueMessage]
                     do {
-                        decoded = try codec.decode(text, receivedAt: Self.nowMs())
+                        decoded = try codec.decode(text, receivedAt: arrivedAt)
                     } catch {
                         await self.malformed(error, frame: text)
                         continue
                     }
                     for m in decoded {
                         switch m {
-                        case .event(let event): self.deliver(event, codec: codec)
+                        case .event(var event):
+                            event.receivedAt = arrivedAt
+                            self.deliver(event, codec: codec)
                         case .ignored: continue
                         case .serverShutdown: throw UpstreamError.serverShutdown
                         default: await self.control(m, codec: codec)

@@ -56,6 +56,38 @@ struct UpstreamFaultTests {
         await sim.stop()
     }
 
+    @Test(
+        "an exchange flooding a never-finished message with empty fragments: the connection is replaced, data resumes")
+    func fragmentFlood() async throws {
+        let sim = try await ExchangeSimulator.start()
+        let log = NoticeLog()
+        let pool = makePool(.bybitLinear, sim: sim, log: log, timing: fastTiming)
+        _ = await pool.ensureSubscribed(.trade("BTCUSDT"))
+        #expect(await eventually { log.events.count > 2 })
+        await sim.sendFragmentFlood(count: 100_000)
+        #expect(
+            await eventually { log.all.contains(.status(venue: .bybitLinear, connection: 1, state: "reconnecting")) })
+        let before = log.events.count
+        #expect(await eventually { log.events.count > before + 5 }, "a new connection carries the stream")
+        #expect(await sim.connections().count == 2)
+        await pool.stopAll()
+        await sim.stop()
+    }
+
+    @Test("recvTs is the frame's arrival: every event carries when its frame came in")
+    func arrivalTime() async throws {
+        let sim = try await ExchangeSimulator.start()
+        let log = NoticeLog()
+        let pool = makePool(.bybitLinear, sim: sim, log: log, timing: fastTiming)
+        let started = Int64(Date().timeIntervalSince1970 * 1000)
+        _ = await pool.ensureSubscribed(.trade("BTCUSDT"))
+        #expect(await eventually { log.events.count > 5 })
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(log.events.allSatisfy { $0.receivedAt >= started && $0.receivedAt <= now })
+        await pool.stopAll()
+        await sim.stop()
+    }
+
     @Test("new connections refused for a while: retried with backoff until accepted")
     func refused() async throws {
         let sim = try await ExchangeSimulator.start()

@@ -126,6 +126,8 @@ public struct MarketEvent: Sendable, Equatable {
     /// The exchange's time (ms).
     public var exchangeTime: Int64
     public var payload: Payload
+    /// When the frame that carried it arrived (ms; 0 when unknown): the message's `recvTs`.
+    public var receivedAt: Int64 = 0
 
     public init(key: StreamKey, exchangeTime: Int64, payload: Payload) {
         self.key = key

@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import NIOCore
+import Synchronization
 import TickplexBus
 import TickplexCore
 import TickplexUpstream
@@ -205,7 +206,17 @@ actor FanoutHub {
     }
 
     /// A bus message: the same buffer to every local subscriber, one hop to each event loop that serves some.
-    func deliver(_ message: BusMessage, receivedAt: NIODeadline = .now()) {
+    /// Hand-offs to event loops not yet run: past `maxPendingHandOffs` the listener waits for the loops, so that a
+    /// node whose loops cannot keep up pushes back onto the (bounded) bus stream instead of queueing without end.
+    private let pendingHandOffs = PendingCount()
+    static let maxPendingHandOffs = 4_096
+
+    /// Shared with the loops' closures, which count themselves done.
+    final class PendingCount: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    func deliver(_ message: BusMessage, receivedAt: NIODeadline = .now()) async {
         guard var stream = streams.removeValue(forKey: message.channel) else { return }
         stream.last = message.payload
         let conflate = stream.key.kind == .ticker || stream.key.kind == .book
@@ -213,6 +224,8 @@ actor FanoutHub {
         streams[message.channel] = stream
         // Framed once here; every client's socket gets these same bytes.
         let (framed, channel) = (ServerTextFrame.encode(message.payload), message.channel)
+        let pending = pendingHandOffs
+        pending.value.add(groups.count, ordering: .relaxed)
         for group in groups {
             let outboxes = group.outboxes
             let (latency, stats) = (self.latency, self.stats)
@@ -221,7 +234,12 @@ actor FanoutHub {
                 for outbox in outboxes { written += outbox.offer(framed, stream: channel, conflate: conflate) }
                 stats.messagesOut.add(written)
                 latency?.recordNanoseconds((NIODeadline.now() - receivedAt).nanoseconds)
+                pending.value.subtract(1, ordering: .relaxed)
             }
+        }
+        if pending.value.load(ordering: .relaxed) > Self.maxPendingHandOffs {
+            // A no-op submitted behind the hand-offs completes once each loop has run them: no polling.
+            for group in groups { try? await group.loop.submit {}.get() }
         }
     }
 

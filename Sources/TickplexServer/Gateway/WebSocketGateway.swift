@@ -101,7 +101,7 @@ final class WebSocketGateway: Sendable {
         let (maxBytes, maxFragments) = (config.maxClientFrameBytes, config.maxClientFragments)
         do {
             try await withGracefulShutdownHandler {
-                var assembler = ClientMessageAssembler(maxBytes: maxBytes, maxFragments: maxFragments)
+                var assembler = BoundedMessageAssembler(maxBytes: maxBytes, maxFragments: maxFragments)
                 // The reader: client frames → whole messages (bounded) → session → replies and hub actions. Writes
                 // need no task of their own (see ClientOutbox).
                 for try await frame in inbound {

@@ -64,6 +64,8 @@ struct NodeStats: Encodable, Sendable {
         var upstreamConnectAttemptsLast5Min: [String: Int]
         /// Upstream notices dropped because the publisher's input was full.
         var publisherInputDropped: Int
+        /// Bus messages dropped because the node's listener fell `messageBound` behind.
+        var busDropped: Int
     }
 }
 

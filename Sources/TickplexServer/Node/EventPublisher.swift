@@ -103,7 +103,8 @@ public final class EventPublisher: Service, Sendable {
             for await notice in notices {
                 switch notice {
                 case .event(let event):
-                    let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
+                    let receivedAt =
+                        event.receivedAt > 0 ? event.receivedAt : Int64(Date().timeIntervalSince1970 * 1000)
                     if case .ticker(let ticker) = event.payload, let price = ticker.price, let observe {
                         observe(names(of: event.key).stream, price)
                     }

@@ -72,6 +72,8 @@ final class NodeMetrics: Sendable {
         counter("tickplex_upstream_stream_refusals_total", l.upstreamStreamRefusals)
         counter("tickplex_upstream_connect_attempts_total", l.upstreamConnectAttempts)
         counter("tickplex_upstream_connect_attempts_delayed_total", l.upstreamConnectAttemptsDelayed)
+        counter("tickplex_publisher_input_dropped_total", l.publisherInputDropped)
+        counter("tickplex_bus_dropped_total", l.busDropped)
         for venue in Venue.allCases {
             let connections = s.upstreams[venue.rawValue]?.connections ?? []
             let live = connections.filter { $0.state == "live" }.count

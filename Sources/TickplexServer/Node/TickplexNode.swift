@@ -261,7 +261,7 @@ public final class TickplexNode: Sendable {
             upstreamConnectAttempts: budgets.attempts.load(ordering: .relaxed),
             upstreamConnectAttemptsDelayed: budgets.attemptsDelayed.load(ordering: .relaxed),
             upstreamConnectAttemptsLast5Min: budgets.attemptsInWindow(now: UpstreamPool.nowMs()),
-            publisherInputDropped: publisher.dropped)
+            publisherInputDropped: publisher.dropped, busDropped: bus.dropped)
     }
 
     /// HTTP/1 with the `/ws` upgrade, behind the connection gate.

@@ -223,6 +223,11 @@ public final class ExchangeSimulator: Sendable {
         await forEachConnection { c in c.sendText(#"{"topic":"tickers."#) }
     }
 
+    /// Sends a message of `count` empty fragments that never finishes, on every open connection.
+    public func sendFragmentFlood(count: Int = 100_000) async {
+        await forEachConnection { c in c.sendFragmentFlood(count: count) }
+    }
+
     /// The next frame of every subscribed topic is a fresh snapshot.
     public func sendFreshSnapshot() async {
         await forEachConnection { c in c.freshSnapshot() }

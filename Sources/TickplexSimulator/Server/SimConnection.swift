@@ -225,6 +225,23 @@ final class SimConnection: ChannelInboundHandler {
         write(WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: text)))
     }
 
+    /// A hostile exchange: a text message that never finishes, `count` empty continuation frames long.
+    func sendFragmentFlood(count: Int) {
+        guard let context, open else { return }
+        context.write(
+            wrapOutboundOut(
+                WebSocketFrame(fin: false, opcode: .text, data: context.channel.allocator.buffer(capacity: 0))),
+            promise: nil)
+        for _ in 0..<count {
+            context.write(
+                wrapOutboundOut(
+                    WebSocketFrame(
+                        fin: false, opcode: .continuation, data: context.channel.allocator.buffer(capacity: 0))),
+                promise: nil)
+        }
+        context.flush()
+    }
+
     private func write(_ frame: WebSocketFrame) {
         guard let context, open else { return }
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)

@@ -51,6 +51,7 @@ final class SimControlHandler: ChannelInboundHandler, RemovableChannelHandler {
         case "/sim/drop": fault = { await sim.dropAll() }
         case "/sim/stall": fault = { await sim.stall() }
         case "/sim/malformed": fault = { await sim.sendMalformedFrame() }
+        case "/sim/fragment-flood": fault = { await sim.sendFragmentFlood() }
         case "/sim/snapshot": fault = { await sim.sendFreshSnapshot() }
         case "/sim/skip-update-id": fault = { await sim.skipUpdateId() }
         case "/sim/refuse":
@@ -65,7 +66,7 @@ final class SimControlHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let fault else {
             respond(
                 .notFound,
-                #"{"error":"unknown control path; see /sim/connections, /sim/drop, /sim/stall, /sim/malformed, /sim/snapshot, /sim/skip-update-id, /sim/refuse?seconds=N"}"#
+                #"{"error":"unknown control path; see /sim/connections, /sim/drop, /sim/stall, /sim/malformed, /sim/fragment-flood, /sim/snapshot, /sim/skip-update-id, /sim/refuse?seconds=N"}"#
             )
             return
         }

@@ -1,14 +1,15 @@
-import HummingbirdWebSocket
+import HummingbirdWSClient
 import NIOCore
 
-/// Client WebSocket frames → whole messages, within limits. The library's own assembly keeps every fragment
-/// in an array with no count limit, so a client sending empty non-final continuation frames (6 bytes each) grew the
-/// node without bound; here a message may have at most `maxFragments` frames and `maxBytes` bytes in all.
-/// A pure state machine: the gateway feeds it each data frame and acts on what comes out.
-struct ClientMessageAssembler {
-    typealias Opcode = WebSocketDataFrame.Opcode
+/// WebSocket data frames → whole messages, within limits, for both sides that read untrusted peers: client
+/// connections and exchange connections. The library's own assembly keeps every fragment in an array with no count
+/// limit, so a peer sending empty non-final continuation frames (6 bytes each) grew the node without bound; here a
+/// message may have at most `maxFragments` frames and `maxBytes` bytes in all. A pure state machine: the reader
+/// feeds it each data frame and acts on what comes out.
+public struct BoundedMessageAssembler: Sendable {
+    public typealias Opcode = WebSocketDataFrame.Opcode
 
-    enum Output: Equatable {
+    public enum Output: Equatable, Sendable {
         /// More fragments are expected.
         case pending
         case text(String)
@@ -17,18 +18,18 @@ struct ClientMessageAssembler {
         case close(code: UInt16, reason: String)
     }
 
-    let maxBytes: Int
-    let maxFragments: Int
+    public let maxBytes: Int
+    public let maxFragments: Int
     private var started: Opcode?
     private var fragments = 0
     private var buffer = ByteBuffer()
 
-    init(maxBytes: Int, maxFragments: Int) {
+    public init(maxBytes: Int, maxFragments: Int) {
         self.maxBytes = maxBytes
         self.maxFragments = maxFragments
     }
 
-    mutating func receive(_ opcode: Opcode, data: ByteBuffer, fin: Bool) -> Output {
+    public mutating func receive(_ opcode: Opcode, data: ByteBuffer, fin: Bool) -> Output {
         switch (opcode, started) {
         case (.continuation, nil):
             return .close(code: 1002, reason: "continuation frame without a message to continue")
