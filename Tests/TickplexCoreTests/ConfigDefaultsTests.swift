@@ -54,6 +54,7 @@ struct ConfigDefaultsTests {
             "ALLOWED_ORIGINS": "https://a.example,http://localhost:3000", "ADMIN_TOKEN": "admin-token-0123456789",
             "REDIS_TLS_CA_FILE": "/dev/null", "REDIS_TLS_INSECURE": "false",
             "JWT_SECRET": "0123456789abcdef0123456789abcdef", "JWT_JWKS_FILE": "/dev/null",
+            "API_KEYS_REDIS_SET": "tickplex:keys",
         ]
         #expect(Set(env.keys) == Set(ConfigLoader.variables))
         let c = try ConfigLoader.parse(env)
@@ -62,6 +63,7 @@ struct ConfigDefaultsTests {
         #expect(c.redisURL == RedisURL(host: "10.1.2.3", port: 6380, password: "pw", database: 2, tls: true))
         #expect(c.redisTLSCAFile == "/dev/null" && !c.redisTLSInsecure)
         #expect(c.jwtSecret == "0123456789abcdef0123456789abcdef" && c.jwtJWKSFile == "/dev/null")
+        #expect(c.apiKeysRedisSet == "tickplex:keys")
         #expect(c.brand == "acme")
         #expect(c.defaultVenue == .binanceSpot)
         #expect(c.upstream == .sim)

@@ -67,6 +67,7 @@ struct BadValue: Sendable, CustomTestStringConvertible {
         .init(variable: "REDIS_TLS_INSECURE", value: "sure", allowedFragment: "true or false"),
         .init(variable: "JWT_SECRET", value: "short-secret", allowedFragment: "at least 32 bytes", shown: "<hidden>"),
         .init(variable: "JWT_JWKS_FILE", value: "/nonexistent/jwks.json", allowedFragment: "readable JWKS"),
+        .init(variable: "API_KEYS_REDIS_SET", value: "keys", allowedFragment: "with REDIS_URL set"),
     ]
 }
 

@@ -52,6 +52,52 @@ struct AccessControlTests {
         }
     }
 
+    @Test(
+        "API_KEYS_REDIS_SET: keys (plain or sha256:) read from a Redis set at each connection; added and revoked live")
+    func apiKeysInRedis() async throws {
+        let redis = try await RedisServer.start()
+        defer { redis.stop() }
+        func cli(_ args: String...) throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: try ExecutableLocator.onPath("redis-cli"))
+            p.arguments = ["-p", "\(redis.port)"] + args
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+        }
+        try cli("SADD", "tickplex:api-keys", "redis-key-plain", Self.hashedKey)
+        try await TickplexProcess.serving([
+            "AUTH_MODE": "apikey", "API_KEYS_REDIS_SET": "tickplex:api-keys", "REDIS_URL": redis.url,
+        ]) { port, _ in
+            func status(_ key: String) async throws -> Int? {
+                let c = try await RawWebSocketClient.connect(port: port, target: "/ws?token=\(key)")
+                defer { c.close() }
+                return await c.handshake()
+            }
+            #expect(try await status("redis-key-plain") == 101)
+            #expect(try await status("key-two-hashed") == 101, "the sha256: member admits its key")
+            #expect(try await status("not-a-member") == 401)
+            try cli("SADD", "tickplex:api-keys", "added-later")
+            #expect(try await status("added-later") == 101, "a key added to the set works at once")
+            try cli("SREM", "tickplex:api-keys", "redis-key-plain")
+            #expect(try await status("redis-key-plain") == 401, "a revoked key is refused at once")
+            let path = "/v1/klines?symbol=BTCUSDT&interval=1m"
+            #expect(try await httpGet(port: port, path + "&token=added-later").status == 200)
+            #expect(try await httpGet(port: port, path + "&token=not-a-member").status == 401)
+        }
+    }
+
+    @Test("AUTH_MODE=none on a non-loopback address is a warning in the log; on loopback it is not")
+    func openWarning() async throws {
+        try await TickplexProcess.serving(["HOST": "0.0.0.0"]) { _, process in
+            #expect(await eventually { process.stdout.contains("WARNING: AUTH_MODE=none while listening on 0.0.0.0") })
+        }
+        try await TickplexProcess.serving([:]) { _, process in
+            #expect(process.stdout.contains("auth: none"))
+            #expect(!process.stdout.contains("WARNING: AUTH_MODE=none"))
+        }
+    }
+
     @Test("ALLOWED_ORIGINS: a browser upgrade from another origin → 403; an allowed one or none → 101")
     func origins() async throws {
         try await TickplexProcess.serving(["ALLOWED_ORIGINS": "https://app.example.com,http://localhost:3000"]) {

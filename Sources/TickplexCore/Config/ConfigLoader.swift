@@ -15,7 +15,7 @@ public enum ConfigLoader {
         "HTTP_IDLE_TIMEOUT_S", "TRUST_PROXY_HEADERS", "CLIENT_WRITE_STALL_S", "MAX_UPSTREAM_STREAMS",
         "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN", "BYBIT_CONNECT_BUDGET_PER_5MIN", "BINANCE_CONNECT_BUDGET_PER_5MIN",
         "AUTH_MODE", "API_KEYS", "ALLOWED_ORIGINS", "ADMIN_TOKEN", "REDIS_TLS_CA_FILE", "REDIS_TLS_INSECURE",
-        "JWT_SECRET", "JWT_JWKS_FILE",
+        "JWT_SECRET", "JWT_JWKS_FILE", "API_KEYS_REDIS_SET",
     ]
 
     /// Variables whose values are secrets: an error about one never repeats the value.
@@ -135,9 +135,15 @@ public enum ConfigLoader {
         } allowed: {
             "comma-separated keys; a hashed key is sha256:<64 hex digits>"
         }
-        if c.authMode == .apikey && c.apiKeys.isEmpty {
+        if r.value("API_KEYS_REDIS_SET") != nil {
+            c.apiKeysRedisSet = try r.string(
+                "API_KEYS_REDIS_SET", default: "", valid: { !$0.contains(where: \.isWhitespace) && c.redisURL != nil },
+                allowed: { "a Redis key name without spaces, with REDIS_URL set" })
+        }
+        if c.authMode == .apikey && c.apiKeys.isEmpty && c.apiKeysRedisSet == nil {
             throw ConfigError(
-                variable: "AUTH_MODE", value: "apikey", allowed: "API_KEYS set too (no key would let nobody in)")
+                variable: "AUTH_MODE", value: "apikey",
+                allowed: "API_KEYS or API_KEYS_REDIS_SET set too (no key would let nobody in)")
         }
         if r.value("JWT_SECRET") != nil {
             c.jwtSecret = try r.string(

@@ -80,6 +80,9 @@ public struct TickplexConfig: Sendable, Equatable {
     public var authMode = AuthMode.none
     /// API keys: plain, or `sha256:<hex>` (the key's SHA-256, lower-case hex).
     public var apiKeys: [String] = []
+    /// A Redis set whose members are API keys (same two forms), read at each connection: keys can be added and
+    /// revoked without a restart.
+    public var apiKeysRedisSet: String?
     /// `AUTH_MODE=jwt`: the HS256 secret, and/or a JWKS file with RS256/ES256 public keys.
     public var jwtSecret: String?
     public var jwtJWKSFile: String?

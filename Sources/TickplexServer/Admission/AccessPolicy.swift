@@ -13,8 +13,16 @@ struct AccessPolicy: Sendable {
     private let adminToken: String?
     /// `AUTH_MODE=jwt`: verifies tokens (asynchronously; the gate waits for it before the upgrade).
     let tokens: TokenVerifier?
+    /// `API_KEYS_REDIS_SET`: whether a key (plain, or its `sha256:` form) is a member of the set; nil when Redis
+    /// could not be asked.
+    typealias KeySetLookup = @Sendable (_ plain: String, _ hashed: String) async -> Bool?
+    private let keySet: KeySetLookup?
 
-    init(config: TickplexConfig) {
+    /// Whether a client's credential is checked off the event loop (JWT, or keys in Redis).
+    var checksAsynchronously: Bool { tokens != nil || keySet != nil }
+
+    init(config: TickplexConfig, keySet: KeySetLookup? = nil) {
+        self.keySet = config.authMode == .apikey ? keySet : nil
         mode = config.authMode
         plainKeys = config.apiKeys.filter { !$0.hasPrefix("sha256:") }
         hashedKeys = config.apiKeys.filter { $0.hasPrefix("sha256:") }.map { Self.bytes(hex: $0.dropFirst(7)) }
@@ -26,7 +34,15 @@ struct AccessPolicy: Sendable {
     /// A data client (`/ws`, `/v1/…`) presenting `credential`, in every mode (JWT verification is async).
     func client(credential: String?) async -> (grant: ClientGrant?, verdict: Admission) {
         if let tokens { return await tokens.verify(credential) }
-        return (nil, apiKey(credential: credential))
+        let listed = apiKey(credential: credential)
+        guard case .refused = listed, let keySet, let credential, !credential.isEmpty else { return (nil, listed) }
+        let digest = SHA256.hash(data: Array(credential.utf8)).map { String($0, radix: 16) }
+            .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        switch await keySet(credential, "sha256:" + digest) {
+        case true?: return (nil, .admitted)
+        case false?: return (nil, listed)
+        case nil: return (nil, .refused(status: 503, reason: "the API key cannot be checked now (Redis unavailable)"))
+        }
     }
 
     /// `AUTH_MODE=apikey` (or none): checked at once.

@@ -152,16 +152,16 @@ final class ConnectionGate: ChannelInboundHandler {
             pass(context: context)
             return
         }
-        guard let tokens = settings.policy.tokens else {
+        guard settings.policy.checksAsynchronously else {
             finishUpgrade(settings.policy.apiKey(credential: request.credential), context: context)
             return
         }
-        // A JWT is verified off the loop (the key collection is an actor); the head waits here meanwhile.
+        // A JWT or a key in Redis is checked off the loop; the head waits here meanwhile.
         state = .verifying
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let token = request.credential
+        let (policy, credential) = (settings.policy, request.credential)
         Task {
-            let verdict = await tokens.verify(token).verdict
+            let verdict = await policy.client(credential: credential).verdict
             bound.eventLoop.execute {
                 let (gate, context) = bound.value
                 gate.finishUpgrade(verdict, context: context)

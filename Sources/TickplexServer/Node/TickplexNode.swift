@@ -66,7 +66,6 @@ public final class TickplexNode: Sendable {
             limits: .init(
                 maxConnections: config.maxConnections, maxPerIP: config.maxConnectionsPerIP,
                 maxNewPerIPPerMinute: config.maxNewConnectionsPerIPPerMin))
-        access = AccessPolicy(config: config)
         let newStreamBudget = NewStreamBudget(perMinute: config.maxNewStreamsPerClientPerMin)
         self.newStreamBudget = newStreamBudget
         let eventSignal = StreamEventSignal()
@@ -88,6 +87,7 @@ public final class TickplexNode: Sendable {
             store = InMemoryLastValueStore(ttl: .milliseconds(config.lastValueTTLMs))
             history = InMemoryCandleHistory(maxPerSeries: config.klineHistoryMax)
         }
+        access = AccessPolicy(config: config, keySet: Self.redisKeySet(config: config, redis: redis))
         let publisher = EventPublisher(brand: config.brand, logger: logger, signal: eventSignal)
         if let redis {
             // Redis: each event's commands pipelined, many events in flight (no round trip per command).
@@ -129,6 +129,20 @@ public final class TickplexNode: Sendable {
             case .status(let venue, _, let state): await hub.status(venue: venue, state: state)
             case .event: break
             }
+        }
+    }
+
+    /// `API_KEYS_REDIS_SET`: one round trip per check (both forms of the key, pipelined).
+    static func redisKeySet(config: TickplexConfig, redis: RedisClient?) -> AccessPolicy.KeySetLookup? {
+        guard let set = config.apiKeysRedisSet, let redis else { return nil }
+        return { plain, hashed in
+            guard
+                let replies = try? await redis.send([
+                    RedisCommand("SISMEMBER", .string(set), .string(plain)),
+                    RedisCommand("SISMEMBER", .string(set), .string(hashed)),
+                ])
+            else { return nil }
+            return replies.contains { if case .integer(1) = $0 { true } else { false } }
         }
     }
 
@@ -185,7 +199,13 @@ public final class TickplexNode: Sendable {
                     + "\(config.bybitInverseURL); binance \(config.binanceSpotURL), \(config.binanceUSDMURL)")
         }
         lines.append(
-            "clients: WebSocket /ws (at most \(config.maxClients)); health: /ready /health")
+            "clients: WebSocket /ws (at most \(config.maxClients)); health: /ready /health; auth: \(config.authMode.rawValue)"
+        )
+        if config.authMode == .none && !["127.0.0.1", "::1", "localhost"].contains(config.host) {
+            lines.append(
+                "WARNING: AUTH_MODE=none while listening on \(config.host): anyone who reaches this port can stream "
+                    + "from it; set AUTH_MODE=apikey or jwt (README \"Security and limits\")")
+        }
         return lines
     }
 
