@@ -78,9 +78,11 @@ public actor UpstreamPool: Service {
         guard case .success(let topic) = codec.topic(for: key) else { return }
         table.release(key, topic: topic, now: Self.nowMs())
         if table.count(of: key, topic: topic) == 0 { keyMap.remove(key, topic: topic) }
+        scheduleExpiry()
     }
 
-    /// Unsubscribes topics whose linger ran out. `run()` calls it; tests may call it directly.
+    /// Unsubscribes topics whose linger ran out, then waits for the next one. Runs when a linger ends (see
+    /// `scheduleExpiry`); tests may call it directly.
     public func expireLingering() async {
         for action in table.expire(now: Self.nowMs()) {
             if case .unsubscribe(let topic) = action {
@@ -88,16 +90,33 @@ public actor UpstreamPool: Service {
                 await unplace(topic)
             }
         }
+        expiryAt = nil
+        scheduleExpiry()
+    }
+
+    /// The one timer of the pool: it wakes when the earliest linger ends (no polling); a release whose linger
+    /// ends sooner moves it earlier.
+    private var expiry: Task<Void, Never>?
+    private var expiryAt: Int64?
+
+    private func scheduleExpiry() {
+        guard let next = table.nextExpiry, expiryAt.map({ next < $0 }) ?? true else { return }
+        expiry?.cancel()
+        expiryAt = next
+        let delay = max(0, next - Self.nowMs())
+        expiry = Task {
+            do {
+                try await Task.sleep(for: .milliseconds(delay))
+            } catch {
+                return
+            }
+            await self.expireLingering()
+        }
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                try? await Task.sleep(for: .milliseconds(250))
-                await expireLingering()
-            }
-        } onGracefulShutdown: {
-        }
+        try? await gracefulShutdown()
+        expiry?.cancel()
         await stopAll()
     }
 

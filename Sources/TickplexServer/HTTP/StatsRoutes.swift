@@ -66,6 +66,8 @@ struct NodeStats: Encodable, Sendable {
         var publisherInputDropped: Int
         /// Bus messages dropped because the node's listener fell `messageBound` behind.
         var busDropped: Int
+        /// Refusals and status notices dropped because their relay fell 4,096 behind.
+        var controlNoticesDropped: Int
     }
 }
 

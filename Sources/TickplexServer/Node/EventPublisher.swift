@@ -16,18 +16,11 @@ public final class EventPublisher: Service, Sendable {
     private let brand: String
     private let logger: Logger
     private let counters = Counters()
-    /// Refusals and connection states go to the hub once it exists (it is built after the publisher).
-    private let control = Mutex<(@Sendable (UpstreamNotice) async -> Void)?>(nil)
-
     /// Ticker prices as they pass (stream name, price text), for the metrics gauges.
     private let priceObserver = Mutex<(@Sendable (String, String) -> Void)?>(nil)
 
     public func setPriceObserver(_ observer: @escaping @Sendable (String, String) -> Void) {
         priceObserver.withLock { $0 = observer }
-    }
-
-    public func setControlHandler(_ handler: @escaping @Sendable (UpstreamNotice) async -> Void) {
-        control.withLock { $0 = handler }
     }
 
     /// Publishes through `DirectEventWriter(bus:store:history:)`.
@@ -125,12 +118,9 @@ public final class EventPublisher: Service, Sendable {
                             recordFailure(error)
                         }
                     }
-                case .rejected(let key, let reason):
-                    logger.warning("exchange refused \(key): \(reason)")
-                    await control.withLock { $0 }?(notice)
-                case .status(let venue, let connection, let state):
-                    logger.info("upstream \(venue.rawValue)#\(connection): \(state)")
-                    await control.withLock { $0 }?(notice)
+                case .rejected, .status:
+                    // Control notices travel on their own path (`ControlRelay`), not behind market data.
+                    break
                 }
                 let now = ContinuousClock.now
                 if now - lastReport >= .seconds(10) {

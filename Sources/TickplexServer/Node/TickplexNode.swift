@@ -28,6 +28,9 @@ public final class TickplexNode: Sendable {
     let gatewayStats = GatewayStats()
     let rejections = RejectionBook()
     let admission: ConnectionAdmission
+    /// Refusals and connection states: their own path from the pools to the hub (`ControlRelay`).
+    let controlRelay: ControlRelay
+    let controlSink: ControlRelay.Sink
     let newStreamBudget: NewStreamBudget
     /// On-demand quotes wait on it for a stream's first event.
     let eventSignal: StreamEventSignal
@@ -99,6 +102,8 @@ public final class TickplexNode: Sendable {
             publisher.setWriter(DirectEventWriter(bus: bus, store: store, history: history))
         }
         self.publisher = publisher
+        let (controlNotices, controlSink) = ControlRelay.makeChannel()
+        self.controlSink = controlSink
         upstream = UpstreamPools(
             urls: Self.upstreamURLs(config: config, simulator: simulator),
             linger: .seconds(config.upstreamLingerSeconds),
@@ -108,7 +113,9 @@ public final class TickplexNode: Sendable {
                     binanceAttemptsPer5Min: config.binanceConnectBudgetPer5Min,
                     maxStreams: config.maxUpstreamStreams)),
             logger: logger
-        ) { publisher.submit($0) }
+        ) { notice in
+            if case .event = notice { publisher.submit(notice) } else { controlSink.submit(notice) }
+        }
         let metrics = NodeMetrics(maxPriceStreams: config.metricsMaxStreams)
         self.metrics = metrics
         publisher.setPriceObserver { stream, price in metrics.recordPrice(stream: stream, price: price) }
@@ -119,7 +126,7 @@ public final class TickplexNode: Sendable {
         self.hub = hub
         let (stats, rejections) = (gatewayStats, self.rejections)
         sampler = StatsSampler { (publisher.published, stats.messagesOut.value) }
-        publisher.setControlHandler { notice in
+        controlRelay = ControlRelay(notices: controlNotices, logger: logger) { notice in
             switch notice {
             case .rejected(let key, let reason):
                 rejections.record(key, reason: reason)
@@ -281,7 +288,8 @@ public final class TickplexNode: Sendable {
             upstreamConnectAttempts: budgets.attempts.load(ordering: .relaxed),
             upstreamConnectAttemptsDelayed: budgets.attemptsDelayed.load(ordering: .relaxed),
             upstreamConnectAttemptsLast5Min: budgets.attemptsInWindow(now: UpstreamPool.nowMs()),
-            publisherInputDropped: publisher.dropped, busDropped: bus.dropped)
+            publisherInputDropped: publisher.dropped, busDropped: bus.dropped,
+            controlNoticesDropped: controlSink.droppedCount)
     }
 
     /// HTTP/1 with the `/ws` upgrade, behind the connection gate.
@@ -343,6 +351,7 @@ public final class TickplexNode: Sendable {
             services.append(.init(service: redisBus.subscriber))
         }
         services.append(.init(service: publisher))
+        services.append(.init(service: controlRelay))
         services.append(.init(service: BusListener(bus: bus, hub: hub)))
         services.append(.init(service: upstream))
         services.append(.init(service: sampler))
