@@ -82,19 +82,36 @@ actor UpstreamConnection {
         runTask = Task { await self.runLoop() }
     }
 
-    /// Stops for good. Pending unsubscribes are sent first: the writer drains what is queued before the session
-    /// ends (bounded by 1.5 s), and only then is anything cancelled.
+    /// Stops for good. Pending unsubscribes are sent first: the writer drains what is queued, the session ends and
+    /// the run loop sees `stopped` — awaited as it happens, for 1.5 s at most; only then is anything cancelled.
     func stop() async {
         stopped = true
         flush()
+        let live = outbox != nil
         outbox?.finish()
-        let deadline = ContinuousClock.now + .milliseconds(1500)
-        while outbox != nil && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        guard let run = runTask else { return }
+        guard live else {
+            // No session to drain (connecting or backing off): stop now.
+            currentAttempt?.cancel()
+            run.cancel()
+            await run.value
+            return
         }
-        currentAttempt?.cancel()
-        runTask?.cancel()
-        await runTask?.value
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await run.value
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(1500))
+                return false
+            }
+            if await group.next() == false {
+                currentAttempt?.cancel()
+                run.cancel()
+            }
+            group.cancelAll()
+        }
     }
 
     /// Adds topics. Adds and removes that arrive together (a burst of client subscribes) are coalesced for a few
