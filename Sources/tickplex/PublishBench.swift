@@ -38,26 +38,23 @@ struct PublishBench: AsyncParsableCommand {
             let bus = RedisBus(client: client, logger: logger)
             for _ in 0..<runs {
                 for name in ["pipelined", "awaited", "none"] {
-                    let publisher = EventPublisher(brand: "tickplex", logger: logger)
-                    if name == "none" {
-                        publisher.setWriter(NullWriter())
-                    } else if name == "pipelined" {
-                        publisher.setWriter(
-                            PipelinedRedisEventWriter(
-                                client: client, lastValueTTL: .seconds(60), historyMax: 1000, onFailure: { _ in }))
-                    } else {
-                        publisher.setWriter(
-                            DirectEventWriter(
-                                bus: bus, store: RedisLastValueStore(client: client, ttl: .seconds(60)),
-                                history: RedisCandleHistory(client: client, maxPerSeries: 1000)))
-                    }
-                    let writer =
+                    let pipelined =
                         name == "pipelined"
                         ? PipelinedRedisEventWriter(
                             client: client, lastValueTTL: .seconds(60), historyMax: 1000, onFailure: { _ in }) : nil
-                    if let writer { publisher.setWriter(writer) }
+                    let writer: any EventWriter =
+                        if let pipelined {
+                            pipelined
+                        } else if name == "none" {
+                            NullWriter()
+                        } else {
+                            DirectEventWriter(
+                                bus: bus, store: RedisLastValueStore(client: client, ttl: .seconds(60)),
+                                history: RedisCandleHistory(client: client, maxPerSeries: 1000))
+                        }
+                    let publisher = EventPublisher(brand: "tickplex", logger: logger, writer: writer)
                     rates[name, default: []].append(try await measure(publisher, client))
-                    if let writer { say("  pipelined run: \(writer.batches) writes for \(count) events") }
+                    if let pipelined { say("  pipelined run: \(pipelined.batches) writes for \(count) events") }
                 }
             }
             group.cancelAll()

@@ -12,32 +12,26 @@ import TickplexUpstream
 public final class EventPublisher: Service, Sendable {
     public let notices: AsyncStream<UpstreamNotice>
     private let continuation: AsyncStream<UpstreamNotice>.Continuation
-    private let writer: Mutex<(any EventWriter)?>
+    private let writer: any EventWriter
     private let brand: String
     private let logger: Logger
     private let counters = Counters()
+    /// Failed stores and publishes, shared with a writer that reports its own (the pipelined one).
+    public let failures: PublishFailures
     /// Ticker prices as they pass (stream name, price text), for the metrics gauges.
-    private let priceObserver = Mutex<(@Sendable (String, String) -> Void)?>(nil)
-
-    public func setPriceObserver(_ observer: @escaping @Sendable (String, String) -> Void) {
-        priceObserver.withLock { $0 = observer }
-    }
-
-    /// Publishes through `DirectEventWriter(bus:store:history:)`.
-    public convenience init(
-        bus: any MessageBus, store: any LastValueStore, history: any CandleHistory, brand: String, logger: Logger
-    ) {
-        self.init(brand: brand, logger: logger)
-        setWriter(DirectEventWriter(bus: bus, store: store, history: history))
-    }
-
-    /// The writer is set after init when it reports its failures back here (`recordFailure`).
+    private let priceObserver: (@Sendable (String, String) -> Void)?
     /// Woken with each published event (on-demand quotes wait on it).
     let signal: StreamEventSignal?
 
-    public init(brand: String, logger: Logger, signal: StreamEventSignal? = nil) {
+    /// Everything it works with is given here; nothing is set after init.
+    public init(
+        brand: String, logger: Logger, writer: any EventWriter, failures: PublishFailures? = nil,
+        priceObserver: (@Sendable (String, String) -> Void)? = nil, signal: StreamEventSignal? = nil
+    ) {
+        self.writer = writer
+        self.failures = failures ?? PublishFailures(logger: logger)
+        self.priceObserver = priceObserver
         self.signal = signal
-        writer = Mutex(nil)
         // Bounded: an upstream faster than the writer loses its oldest notices (counted in `dropped`), never
         // memory without bound.
         (notices, continuation) = AsyncStream.makeStream(
@@ -46,19 +40,11 @@ public final class EventPublisher: Service, Sendable {
         self.logger = logger
     }
 
-    /// Set before the service runs (read once when it starts), like the price observer.
-    public func setWriter(_ writer: any EventWriter) { self.writer.withLock { $0 = writer } }
-
-    /// A store or publish that failed (the bus is down): counted, and said at most once per 10 s, not per event.
-    public func recordFailure(_ error: any Error) {
-        let failed = counters.failed.wrappingAdd(1, ordering: .relaxed).newValue
-        let now = ContinuousClock.now
-        let due = counters.lastFailureLog.withLock { last -> Bool in
-            guard now - last >= .seconds(10) else { return false }
-            last = now
-            return true
-        }
-        if due { logger.warning("publishing fails (\(failed) so far): \(error)") }
+    /// Publishes through `DirectEventWriter(bus:store:history:)`.
+    public convenience init(
+        bus: any MessageBus, store: any LastValueStore, history: any CandleHistory, brand: String, logger: Logger
+    ) {
+        self.init(brand: brand, logger: logger, writer: DirectEventWriter(bus: bus, store: store, history: history))
     }
 
     /// Thread-safe entry point for the upstream pools.
@@ -73,7 +59,7 @@ public final class EventPublisher: Service, Sendable {
 
     public var published: Int { counters.published.load(ordering: .relaxed) }
     /// Events that could not be stored or published (the bus was down).
-    public var failed: Int { counters.failed.load(ordering: .relaxed) }
+    public var failed: Int { failures.count }
 
     public func run() async throws {
         var transformer = Transformer(brand: brand)
@@ -81,11 +67,7 @@ public final class EventPublisher: Service, Sendable {
         var sinceReport = 0
         // Each stream's names, built once (not three string interpolations per event); as many as streams ever seen.
         var known: [StreamKey: Names] = [:]
-        let observe = priceObserver.withLock { $0 }
-        guard let writer = writer.withLock({ $0 }) else {
-            logger.error("event publisher started without a writer: nothing is published")
-            return
-        }
+        let (observe, writer) = (priceObserver, self.writer)
         func names(of key: StreamKey) -> Names {
             if let names = known[key] { return names }
             let built = Names(key, brand: brand)
@@ -115,7 +97,7 @@ public final class EventPublisher: Service, Sendable {
                             counters.published.wrappingAdd(1, ordering: .relaxed)
                             sinceReport += 1
                         } catch {
-                            recordFailure(error)
+                            failures.record(error)
                         }
                     }
                 case .rejected, .status:
@@ -163,7 +145,27 @@ public final class EventPublisher: Service, Sendable {
 
 private final class Counters: Sendable {
     let published = Atomic<Int>(0)
-    let failed = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
-    let lastFailureLog = Mutex(ContinuousClock.now - .seconds(60))
+}
+
+/// Stores and publishes that failed (the bus is down): counted, and said at most once per 10 s, not per event.
+public final class PublishFailures: Sendable {
+    private let failed = Atomic<Int>(0)
+    private let lastLog = Mutex(ContinuousClock.now - .seconds(3600))
+    private let logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    public func record(_ error: any Error) {
+        let failed = self.failed.wrappingAdd(1, ordering: .relaxed).newValue
+        let now = ContinuousClock.now
+        let due = lastLog.withLock { last -> Bool in
+            guard now - last >= .seconds(10) else { return false }
+            last = now
+            return true
+        }
+        if due { logger.warning("publishing fails (\(failed) so far): \(error)") }
+    }
+
+    public var count: Int { failed.load(ordering: .relaxed) }
 }

@@ -91,16 +91,21 @@ public final class TickplexNode: Sendable {
             history = InMemoryCandleHistory(maxPerSeries: config.klineHistoryMax)
         }
         access = AccessPolicy(config: config, keySet: Self.redisKeySet(config: config, redis: redis))
-        let publisher = EventPublisher(brand: config.brand, logger: logger, signal: eventSignal)
-        if let redis {
-            // Redis: each event's commands pipelined, many events in flight (no round trip per command).
-            publisher.setWriter(
+        let metrics = NodeMetrics(maxPriceStreams: config.metricsMaxStreams)
+        self.metrics = metrics
+        let failures = PublishFailures(logger: logger)
+        let writer: any EventWriter =
+            if let redis {
+                // Redis: each event's commands pipelined, many events in flight (no round trip per command).
                 PipelinedRedisEventWriter(
                     client: redis, lastValueTTL: .milliseconds(config.lastValueTTLMs),
-                    historyMax: config.klineHistoryMax, onFailure: { publisher.recordFailure($0) }))
-        } else {
-            publisher.setWriter(DirectEventWriter(bus: bus, store: store, history: history))
-        }
+                    historyMax: config.klineHistoryMax, onFailure: { failures.record($0) })
+            } else {
+                DirectEventWriter(bus: bus, store: store, history: history)
+            }
+        let publisher = EventPublisher(
+            brand: config.brand, logger: logger, writer: writer, failures: failures,
+            priceObserver: { stream, price in metrics.recordPrice(stream: stream, price: price) }, signal: eventSignal)
         self.publisher = publisher
         let (controlNotices, controlSink) = ControlRelay.makeChannel()
         self.controlSink = controlSink
@@ -116,9 +121,6 @@ public final class TickplexNode: Sendable {
         ) { notice in
             if case .event = notice { publisher.submit(notice) } else { controlSink.submit(notice) }
         }
-        let metrics = NodeMetrics(maxPriceStreams: config.metricsMaxStreams)
-        self.metrics = metrics
-        publisher.setPriceObserver { stream, price in metrics.recordPrice(stream: stream, price: price) }
         let hub = FanoutHub(
             brand: config.brand, bus: bus, store: store, upstream: upstream, refusals: rejections,
             stats: gatewayStats, latency: metrics.fanoutLatency,
