@@ -35,6 +35,24 @@ public enum ExecutableLocator {
     }
 }
 
+/// Runs a program from the PATH (redis-cli, openssl) to its end; its standard output, or an error that says why not.
+@discardableResult
+public func runTool(_ name: String, _ arguments: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try ExecutableLocator.onPath(name))
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        throw TestSupportError(description: "\(name) \(arguments.first ?? "") exited with \(p.terminationStatus)")
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
 /// A test environment problem (missing program, server that did not start), with what to do about it.
 public struct TestSupportError: Error, CustomStringConvertible {
     public let description: String

@@ -30,19 +30,7 @@ public struct TestCertificates: Sendable {
                 dir.path + "/ext",
             ],
         ]
-        let openssl = try ExecutableLocator.onPath("openssl")
-        for arguments in steps {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: openssl)
-            p.arguments = arguments
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else {
-                throw TestSupportError(description: "openssl \(arguments[0]) failed (\(p.terminationStatus))")
-            }
-        }
+        for arguments in steps { try runTool("openssl", arguments) }
         return certs
     }
 }

@@ -57,14 +57,7 @@ struct AccessControlTests {
     func apiKeysInRedis() async throws {
         let redis = try await RedisServer.start()
         defer { redis.stop() }
-        func cli(_ args: String...) throws {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: try ExecutableLocator.onPath("redis-cli"))
-            p.arguments = ["-p", "\(redis.port)"] + args
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-        }
+        func cli(_ args: String...) throws { try runTool("redis-cli", ["-p", "\(redis.port)"] + args) }
         try cli("SADD", "tickplex:api-keys", "redis-key-plain", Self.hashedKey)
         try await TickplexProcess.serving([
             "AUTH_MODE": "apikey", "API_KEYS_REDIS_SET": "tickplex:api-keys", "REDIS_URL": redis.url,

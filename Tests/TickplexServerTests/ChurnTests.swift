@@ -119,14 +119,7 @@ struct ChurnTests {
 
     /// `PUBSUB CHANNELS` as Redis itself sees it (redis-cli, installed with redis-server by Scripts/test).
     func redisChannels(port: Int) throws -> [String] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try ExecutableLocator.onPath("redis-cli"))
-        p.arguments = ["-p", "\(port)", "PUBSUB", "CHANNELS"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        p.waitUntilExit()
-        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        try runTool("redis-cli", ["-p", "\(port)", "PUBSUB", "CHANNELS"]).split(separator: "\n").map(String.init)
+            .filter { !$0.isEmpty }
     }
 }

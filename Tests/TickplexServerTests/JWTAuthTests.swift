@@ -4,24 +4,16 @@ import JWTKit
 import Testing
 import TickplexTestSupport
 
+@testable import TickplexServer
+
 /// AUTH_MODE=jwt against the real binary: HS256 with JWT_SECRET, ES256 from a JWKS file; claims narrow venues,
 /// kinds and subscriptions; an expired token is 401 before the upgrade and 4001 on an open connection.
 @Suite("JWT access control against the real binary", .serialized)
 struct JWTAuthTests {
     static let secret = "jwt-secret-for-the-tests-0123456789abcdef"
 
-    struct Claims: JWTPayload {
-        var exp: ExpirationClaim
-        var venues: [String]?
-        var kinds: [String]?
-        var maxSubscriptions: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case exp, venues, kinds
-            case maxSubscriptions = "max_subscriptions"
-        }
-        func verify(using algorithm: some JWTAlgorithm) async throws {}
-    }
+    /// The claims the node reads, signed here as an issuer would.
+    typealias Claims = TickplexClaims
 
     static func hs256(_ claims: Claims, secret: String = secret) async throws -> String {
         let keys = JWTKeyCollection()
