@@ -19,7 +19,7 @@ struct GatewayLimitsTests {
             #expect(third.received.handshakeStatus == 503, "refused before the upgrade")
             #expect(node.clientCount == 2)
             a.close()
-            #expect(await eventually { node.clientCount == 1 })
+            #expect(await eventually { node.clientCount == 1 && node.clientSlotsInUse == 1 })
             let fourth = try await RawWebSocketClient.connect(port: port)
             #expect(await eventually { fourth.received.handshakeStatus != nil })
             #expect(fourth.received.handshakeStatus == 101)

@@ -21,6 +21,10 @@ final class ConnectionAdmission: Sendable {
 
     func releaseClientSlot() { clientSlots.subtract(1, ordering: .relaxed) }
 
+    /// WebSocket upgrades holding a MAX_CLIENTS place: a place is freed when its socket closes, which can be a
+    /// moment after the client's session has ended.
+    var clientSlotsInUse: Int { clientSlots.load(ordering: .relaxed) }
+
     init(limits: AdmissionTable.Limits) { table = Mutex(AdmissionTable(limits: limits)) }
 
     func socketOpened() -> Admission { table.withLock { $0.socketOpened() } }

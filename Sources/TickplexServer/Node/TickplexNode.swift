@@ -157,6 +157,8 @@ public final class TickplexNode: Sendable {
 
     /// Connected WebSocket clients.
     public var clientCount: Int { gatewayStats.clients.value }
+    /// MAX_CLIENTS places held (freed when the socket closes).
+    public var clientSlotsInUse: Int { admission.clientSlotsInUse }
     /// The gateway's counters since start.
     public var gatewayCounters: GatewayCounters { gatewayStats.snapshot }
 
