@@ -1,5 +1,6 @@
 import HummingbirdWSClient
 import NIOCore
+import NIOWebSocket
 
 /// WebSocket data frames → whole messages, within limits, for both sides that read untrusted peers: client
 /// connections and exchange connections. The library's own assembly keeps every fragment in an array with no count
@@ -7,7 +8,12 @@ import NIOCore
 /// message may have at most `maxFragments` frames and `maxBytes` bytes in all. A pure state machine: the reader
 /// feeds it each data frame and acts on what comes out.
 public struct BoundedMessageAssembler: Sendable {
-    public typealias Opcode = WebSocketDataFrame.Opcode
+    /// The data-frame opcodes (control frames never reach the assembler).
+    public enum Opcode: Sendable, Equatable {
+        case text
+        case binary
+        case continuation
+    }
 
     public enum Output: Equatable, Sendable {
         /// More fragments are expected.
@@ -27,6 +33,27 @@ public struct BoundedMessageAssembler: Sendable {
     public init(maxBytes: Int, maxFragments: Int) {
         self.maxBytes = maxBytes
         self.maxFragments = maxFragments
+    }
+
+    /// A data frame as Hummingbird's WebSocket handler passes it (client connections).
+    public mutating func receive(_ frame: WebSocketDataFrame) -> Output {
+        let (data, fin) = (frame.data, frame.fin)
+        return switch frame.opcode {
+        case .text: receive(Opcode.text, data: data, fin: fin)
+        case .binary: receive(Opcode.binary, data: data, fin: fin)
+        case .continuation: receive(Opcode.continuation, data: data, fin: fin)
+        }
+    }
+
+    /// A frame as SwiftNIO decodes it (exchange connections); a control frame here is a caller's mistake.
+    public mutating func receive(_ frame: WebSocketFrame) -> Output {
+        let (data, fin) = (frame.unmaskedData, frame.fin)
+        return switch frame.opcode {
+        case .text: receive(Opcode.text, data: data, fin: fin)
+        case .binary: receive(Opcode.binary, data: data, fin: fin)
+        case .continuation: receive(Opcode.continuation, data: data, fin: fin)
+        default: Output.close(code: 1002, reason: "control frame \(frame.opcode) passed as data")
+        }
     }
 
     public mutating func receive(_ opcode: Opcode, data: ByteBuffer, fin: Bool) -> Output {

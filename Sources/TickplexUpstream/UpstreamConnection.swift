@@ -1,31 +1,37 @@
 import Foundation
-import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOWebSocket
 import Synchronization
 import TickplexCore
 import TickplexVenues
 
 enum UpstreamError: Error, CustomStringConvertible {
-    case pongTimeout(Duration)
     case closedByServer
     case serverShutdown
-    case handshakeTimeout(Duration)
     case badMessage(String)
+    case dead(String)
 
     var description: String {
         switch self {
-        case .handshakeTimeout(let d): "no WebSocket upgrade within \(d)"
-        case .pongTimeout(let d): "no pong within \(d)"
         case .closedByServer: "closed by the exchange"
         case .serverShutdown: "the exchange announced a shutdown"
         case .badMessage(let reason): "the exchange sent a bad message: \(reason)"
+        case .dead(let reason): reason
         }
     }
 }
 
-/// One WebSocket to an exchange endpoint: keeps its topics subscribed across reconnects, matches acks, sends
-/// heartbeats, reconnects with exponential backoff and jitter, and hands every decoded event to `onNotice`.
+/// A frame the session's writer sends, in order, within the venue's message budget.
+enum UpstreamOutbound: Sendable {
+    case text(String)
+    case ping([UInt8])
+    case pong(ByteBuffer)
+}
+
+/// One WebSocket to an exchange endpoint. Its lifecycle — topics, requests in flight, heartbeat, backoff — is the
+/// pure `UpstreamConnectionState`; this actor owns one, feeds it what the socket and the clock say and carries out
+/// what it decides. Every decoded event goes to `onNotice` straight from the reader (no hop through the actor).
 actor UpstreamConnection {
     let id: Int
     let venue: Venue
@@ -37,23 +43,17 @@ actor UpstreamConnection {
     private let keyMap: TopicKeyMap
     private let onNotice: @Sendable (UpstreamNotice) -> Void
     private let onRejected: @Sendable ([String], String) async -> Void
-    /// Framing, limits and heartbeat of the venue (stateless parts; each session decodes with its own copy).
+    /// Framing and limits of the venue (stateless parts; each session decodes with its own copy).
     private let codec: VenueCodec
 
-    private var wanted: [String] = []
-    private var pendingAdd: [String] = []
-    private var pendingRemove: [String] = []
-    private var flushScheduled = false
-    private var acks = AckQueue()
-    private var nextRequestId = 1
-    private var outbox: AsyncStream<String>.Continuation?
-    private var lastPong = ContinuousClock.now
-    private var stopped = false
+    private var state: UpstreamConnectionState
+    private var outbox: AsyncStream<UpstreamOutbound>.Continuation?
+    /// Ends the live session (heartbeat verdict or stop): the session's task group watches it.
+    private var endSession: AsyncStream<String>.Continuation?
     private var runTask: Task<Void, Never>?
-    private var currentAttempt: Task<WebSocketCloseFrame?, any Error>?
-    private(set) var isLive = false
+    /// When the last frame of any kind arrived (ms since 1970): written by the reader, read by the heartbeat.
+    private let lastFrameAt = Atomic<Int64>(0)
     private(set) var malformedFrames = 0
-    private(set) var sessions = 0
 
     init(
         id: Int, venue: Venue, route: String, baseURL: WebSocketURL, timing: UpstreamTiming,
@@ -72,10 +72,14 @@ actor UpstreamConnection {
         self.onNotice = onNotice
         self.onRejected = onRejected
         self.codec = VenueCodec(venue: venue)
+        self.state = UpstreamConnectionState(
+            codec: codec, liveness: .forVenue(venue, timing: timing), backoff: timing.backoff)
     }
 
-    var topicCount: Int { wanted.count }
-    var topics: [String] { wanted }
+    var topicCount: Int { state.wanted.count }
+    var topics: [String] { state.wanted }
+    var isLive: Bool { state.isLive }
+    var sessions: Int { state.sessions }
 
     func start() {
         guard runTask == nil else { return }
@@ -83,16 +87,14 @@ actor UpstreamConnection {
     }
 
     /// Stops for good. Pending unsubscribes are sent first: the writer drains what is queued, the session ends and
-    /// the run loop sees `stopped` — awaited as it happens, for 1.5 s at most; only then is anything cancelled.
+    /// the run loop sees the stop — awaited as it happens, for 1.5 s at most; only then is anything cancelled.
     func stop() async {
-        stopped = true
-        flush()
-        let live = outbox != nil
+        let live = state.isLive
+        perform(state.stop())
         outbox?.finish()
         guard let run = runTask else { return }
         guard live else {
             // No session to drain (connecting or backing off): stop now.
-            currentAttempt?.cancel()
             run.cancel()
             await run.value
             return
@@ -106,10 +108,7 @@ actor UpstreamConnection {
                 try? await Task.sleep(for: .milliseconds(1500))
                 return false
             }
-            if await group.next() == false {
-                currentAttempt?.cancel()
-                run.cancel()
-            }
+            if await group.next() == false { run.cancel() }
             group.cancelAll()
         }
     }
@@ -117,71 +116,54 @@ actor UpstreamConnection {
     /// Adds topics. Adds and removes that arrive together (a burst of client subscribes) are coalesced for a few
     /// milliseconds and sent as few requests as the venue's limits allow.
     func add(_ topics: [String]) {
-        let new = topics.filter { !wanted.contains($0) }
-        guard !new.isEmpty else { return }
-        wanted += new
-        pendingRemove.removeAll { new.contains($0) }
-        pendingAdd += new
-        scheduleFlush()
+        if state.add(topics) { scheduleFlush() }
     }
 
     func remove(_ topics: [String]) {
-        let present = topics.filter { wanted.contains($0) }
-        guard !present.isEmpty else { return }
-        wanted.removeAll { present.contains($0) }
-        pendingAdd.removeAll { present.contains($0) }
-        pendingRemove += present
-        scheduleFlush()
+        if state.remove(topics) { scheduleFlush() }
     }
 
     private func scheduleFlush() {
-        guard !flushScheduled else { return }
-        flushScheduled = true
         Task {
             try? await Task.sleep(for: .milliseconds(20))
             self.flush()
         }
     }
 
-    private func flush() {
-        flushScheduled = false
-        // Not connected: `sessionStarted` subscribes everything wanted anyway.
-        guard outbox != nil else {
-            pendingAdd.removeAll()
-            pendingRemove.removeAll()
-            return
-        }
-        if !pendingRemove.isEmpty { send(subscribe: false, pendingRemove) }
-        if !pendingAdd.isEmpty { send(subscribe: true, pendingAdd) }
-        pendingAdd.removeAll()
-        pendingRemove.removeAll()
-    }
+    private func flush() { perform(state.flush()) }
 
-    private func send(subscribe: Bool, _ topics: [String]) {
-        for request in codec.requests(subscribe: subscribe, topics: topics, firstRequestId: nextRequestId) {
-            nextRequestId += 1
-            acks.sent(.init(id: request.requestId, op: subscribe ? "subscribe" : "unsubscribe", topics: request.topics))
-            outbox?.yield(request.frame)
+    /// Carries out what the state decided.
+    private func perform(_ actions: [UpstreamAction]) {
+        for action in actions {
+            switch action {
+            case .sendText(let text): outbox?.yield(.text(text))
+            case .sendPing(let payload): outbox?.yield(.ping(payload))
+            case .status(let s): onNotice(.status(venue: venue, connection: id, state: s))
+            case .rejected(let topics, let reason):
+                logger.warning("upstream \(venue.rawValue)#\(id): refused \(topics): \(reason)")
+                let onRejected = self.onRejected
+                Task { await onRejected(topics, reason) }
+            case .endSession(let reason):
+                logger.warning("upstream \(venue.rawValue)#\(id): \(reason); replacing the connection")
+                endSession?.yield(reason)
+            }
         }
     }
 
     // MARK: - Session lifecycle
 
-    private func url() -> (String, inURL: [String]) {
+    private func url(inURL: [String]) -> WebSocketURL {
         switch venue {
         case .binanceSpot, .binanceUSDM:
             // Combined streams: every frame names its stream. The first topics ride in the URL (no request needed).
-            let inURL = Array(wanted.prefix(100))
-            let base = baseURL.appendingPath(route + "/stream?streams=" + inURL.joined(separator: "/"))
-            return (base.description, inURL)
+            baseURL.appendingPath(route + "/stream?streams=" + inURL.joined(separator: "/"))
         default:
-            return (baseURL.description, [])
+            baseURL
         }
     }
 
     private func runLoop() async {
-        var attempt = 0
-        while !stopped && !Task.isCancelled {
+        while state.phase != .stopped && !Task.isCancelled {
             // Every attempt, first or reconnect, of every connection of the node counts against the exchange's
             // per-IP rule: past the budget the attempt waits rather than risk a ban for every user of the node.
             let wait = budgets.reserveAttempt(venue: venue, url: baseURL, now: UpstreamPool.nowMs())
@@ -189,145 +171,159 @@ actor UpstreamConnection {
                 logger.warning(
                     "upstream \(venue.rawValue)#\(id): connection-attempt budget spent; next attempt in \(wait)")
                 try? await Task.sleep(for: wait)
-                if stopped || Task.isCancelled { break }
+                if state.phase == .stopped || Task.isCancelled { break }
             }
-            let (url, inURL) = url()
-            let started = ContinuousClock.now
-            let sessionNumber = sessions
+            let inURL = state.attemptStarting()
             do {
-                let attempt = Task {
-                    try await WebSocketClient.connect(
-                        url: url,
-                        configuration: .init(maxFrameSize: 1 << 24, closeTimeout: self.timing.closeTimeout),
-                        logger: self.logger
-                    ) { inbound, outbound, _ in
-                        try await self.session(inbound: inbound, outbound: outbound, inURL: inURL)
-                    }
-                }
-                currentAttempt = attempt
-                // The WebSocket client has no handshake timeout and ignores cancellation before the upgrade, so a
-                // server that accepts TCP but never upgrades would hold this loop forever. Race the attempt against a
-                // watchdog; a lost race abandons the attempt (it ends when the server closes the socket).
-                let finished = await Self.race(attempt, timeout: timing.handshakeTimeout) {
-                    await self.sessions != sessionNumber
-                }
-                currentAttempt = nil
-                if !finished { throw UpstreamError.handshakeTimeout(timing.handshakeTimeout) }
-                _ = try await attempt.value
+                let channel = try await UpstreamSocket.connect(
+                    url: url(inURL: inURL), maxFrameSize: 1 << 24, timeout: timing.handshakeTimeout)
+                try await session(channel, inURL: inURL)
             } catch is CancellationError {
             } catch {
-                logger.warning(
-                    "upstream \(venue.rawValue)#\(id): \(error)", metadata: ["url": "\(baseURL)"])
+                logger.warning("upstream \(venue.rawValue)#\(id): \(error)", metadata: ["url": "\(baseURL)"])
             }
-            sessionEnded()
-            if stopped || Task.isCancelled { break }
-            onNotice(.status(venue: venue, connection: id, state: "reconnecting"))
-            // A session that lived a while resets the backoff: this is a new outage, not the same one.
-            attempt = ContinuousClock.now - started > .seconds(30) ? 1 : attempt + 1
-            let delay = timing.backoff.delay(attempt: attempt)
-            try? await Task.sleep(for: delay)
+            outbox?.finish()
+            outbox = nil
+            endSession = nil
+            let (actions, retryAfter) = state.sessionEnded(now: UpstreamPool.nowMs())
+            perform(actions)
+            guard let retryAfter, !Task.isCancelled else { break }
+            try? await Task.sleep(for: retryAfter)
         }
     }
 
-    private func sessionStarted(_ continuation: AsyncStream<String>.Continuation, inURL: [String]) {
-        outbox = continuation
-        _ = acks.reset()
-        lastPong = .now
-        sessions += 1
-        isLive = true
-        let urlTopics = Set(inURL)
-        let rest = wanted.filter { !urlTopics.contains($0) }
-        pendingAdd.removeAll()
-        pendingRemove.removeAll()
-        if !rest.isEmpty { send(subscribe: true, rest) }
-        onNotice(.status(venue: venue, connection: id, state: "live"))
+    private func opened(
+        _ frames: AsyncStream<UpstreamOutbound>.Continuation, _ ends: AsyncStream<String>.Continuation,
+        inURL: [String]
+    ) {
+        outbox = frames
+        endSession = ends
+        lastFrameAt.store(UpstreamPool.nowMs(), ordering: .relaxed)
+        perform(state.sessionOpened(inURL: inURL, now: UpstreamPool.nowMs()))
+        // Stopped while the handshake was in flight: nothing to carry.
+        if state.phase == .stopped { frames.finish() }
     }
 
-    private func sessionEnded() {
-        outbox?.finish()
-        outbox = nil
-        isLive = false
-        _ = acks.reset()
+    private func heartbeatDue() -> Int64? { state.nextHeartbeatDue(lastFrameAt: lastFrameAt.load(ordering: .relaxed)) }
+
+    private func heartbeat() {
+        perform(state.heartbeat(now: UpstreamPool.nowMs(), lastFrameAt: lastFrameAt.load(ordering: .relaxed)))
     }
 
-    private func pongReceived() { lastPong = .now }
+    private func enqueue(_ frame: UpstreamOutbound) { outbox?.yield(frame) }
 
-    private func pongSince(_ instant: ContinuousClock.Instant) -> Bool { lastPong >= instant }
-
-    private func enqueue(_ frame: String) { outbox?.yield(frame) }
-
-    /// Runs one connected session until it fails; the caller reconnects.
-    private nonisolated func session(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, inURL: [String]
-    ) async throws {
-        let (frames, continuation) = AsyncStream.makeStream(of: String.self)
-        await sessionStarted(continuation, inURL: inURL)
+    /// Runs one connected session until it fails, the heartbeat ends it or the connection stops; the caller
+    /// reconnects.
+    private func session(_ channel: UpstreamSocket.Channel, inURL: [String]) async throws {
+        let (frames, frameInput) = AsyncStream.makeStream(of: UpstreamOutbound.self)
+        let (ends, endInput) = AsyncStream.makeStream(of: String.self)
+        opened(frameInput, endInput, inURL: inURL)
         let limit = codec.maxRequestsPerWindow
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var limiter = limit.map { SendRateLimiter(limit: $0.count, windowMs: $0.windowMs) }
-                for await frame in frames {
-                    if var l = limiter {
-                        let now = Self.nowMs()
-                        let next = l.nextAllowed(now: now)
-                        if next > now { try await Task.sleep(for: .milliseconds(next - now)) }
-                        l.record(now: Self.nowMs())
-                        limiter = l
-                    }
-                    try await outbound.write(.text(frame))
-                }
-            }
-            if let ping = codec.pingFrame {
-                let timing = self.timing
+        try await channel.executeThenClose { inbound, outbound in
+            try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    while true {
-                        try await Task.sleep(for: timing.pingInterval)
-                        let sentAt = ContinuousClock.now
-                        await self.enqueue(ping)
-                        try await Task.sleep(for: timing.pongTimeout)
-                        guard await self.pongSince(sentAt) else { throw UpstreamError.pongTimeout(timing.pongTimeout) }
-                    }
-                }
-            }
-            group.addTask {
-                // A fresh decoding state per session: the exchange restarts every topic with a snapshot.
-                var codec = VenueCodec(venue: self.venue)
-                // The exchange is a peer too: its messages are assembled within bounds (a flood of fragments is a
-                // broken connection, replaced like any other).
-                var assembler = BoundedMessageAssembler(maxBytes: 1 << 24, maxFragments: 1_024)
-                for try await frame in inbound {
-                    // recvTs: when the frame arrived, not when the publisher gets to it.
-                    let arrivedAt = Self.nowMs()
-                    let text: String
-                    switch assembler.receive(frame.opcode, data: frame.data, fin: frame.fin) {
-                    case .pending, .binary: continue
-                    case .text(let t): text = t
-                    case .close(_, let reason): throw UpstreamError.badMessage(reason)
-                    }
-                    let decoded: [VenueMessage]
-                    do {
-                        decoded = try codec.decode(text, receivedAt: arrivedAt)
-                    } catch {
-                        await self.malformed(error, frame: text)
-                        continue
-                    }
-                    for m in decoded {
-                        switch m {
-                        case .event(var event):
-                            event.receivedAt = arrivedAt
-                            self.deliver(event, codec: codec)
-                        case .ignored: continue
-                        case .serverShutdown: throw UpstreamError.serverShutdown
-                        default: await self.control(m, codec: codec)
+                    // Everything we send, pongs and pings included, within the venue's message budget.
+                    var limiter = limit.map { SendRateLimiter(limit: $0.count, windowMs: $0.windowMs) }
+                    for await frame in frames {
+                        if var l = limiter {
+                            let now = Self.nowMs()
+                            let next = l.nextAllowed(now: now)
+                            if next > now { try await Task.sleep(for: .milliseconds(next - now)) }
+                            l.record(now: Self.nowMs())
+                            limiter = l
+                        }
+                        switch frame {
+                        case .text(let text):
+                            try await outbound.write(UpstreamSocket.frame(.text, ByteBuffer(string: text)))
+                        case .ping(let p): try await outbound.write(UpstreamSocket.frame(.ping, ByteBuffer(bytes: p)))
+                        case .pong(let p): try await outbound.write(UpstreamSocket.frame(.pong, p))
                         }
                     }
+                    // Stopped: what was queued is out; say goodbye.
+                    var close = ByteBuffer()
+                    close.write(webSocketErrorCode: .normalClosure)
+                    try? await outbound.write(UpstreamSocket.frame(.connectionClose, close))
                 }
-                throw UpstreamError.closedByServer
+                group.addTask {
+                    // The heartbeat wakes when the state says something is due, not on a fixed tick.
+                    while true {
+                        try Task.checkCancellation()
+                        guard let due = await self.heartbeatDue() else { return }
+                        let wait = due - Self.nowMs()
+                        if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
+                        await self.heartbeat()
+                    }
+                }
+                group.addTask {
+                    for await reason in ends { throw UpstreamError.dead(reason) }
+                }
+                group.addTask {
+                    try await self.read(inbound)
+                }
+                // Whichever part ends first ends the session. The socket is closed here, not only when the group
+                // is left: a reader blocked on a dead path would otherwise keep the group (and the session) open.
+                defer {
+                    channel.channel.close(promise: nil)
+                    group.cancelAll()
+                }
+                try await group.next()
             }
-            try await group.next()
-            group.cancelAll()
         }
     }
+
+    /// The reader: every frame stamps the watchdog; pings are answered (through the budgeted writer), text
+    /// messages are assembled within bounds, decoded and delivered.
+    private nonisolated func read(_ inbound: NIOAsyncChannelInboundStream<WebSocketFrame>) async throws {
+        // A fresh decoding state per session: the exchange restarts every topic with a snapshot.
+        var codec = VenueCodec(venue: venue)
+        // The exchange is a peer too: its messages are assembled within bounds (a flood of fragments is a
+        // broken connection, replaced like any other).
+        var assembler = BoundedMessageAssembler(maxBytes: 1 << 24, maxFragments: 1_024)
+        for try await frame in inbound {
+            // recvTs: when the frame arrived, not when the publisher gets to it.
+            let arrivedAt = Self.nowMs()
+            lastFrameAt.store(arrivedAt, ordering: .relaxed)
+            let text: String
+            switch frame.opcode {
+            case .ping:
+                await enqueue(.pong(frame.unmaskedData))
+                continue
+            case .pong:
+                await pongReceived()
+                continue
+            case .connectionClose:
+                throw UpstreamError.closedByServer
+            case .text, .binary, .continuation:
+                switch assembler.receive(frame) {
+                case .pending, .binary: continue
+                case .text(let t): text = t
+                case .close(_, let reason): throw UpstreamError.badMessage(reason)
+                }
+            default:
+                throw UpstreamError.badMessage("reserved opcode \(frame.opcode)")
+            }
+            let decoded: [VenueMessage]
+            do {
+                decoded = try codec.decode(text, receivedAt: arrivedAt)
+            } catch {
+                await malformed(error, frame: text)
+                continue
+            }
+            for m in decoded {
+                switch m {
+                case .event(var event):
+                    event.receivedAt = arrivedAt
+                    deliver(event, codec: codec)
+                case .ignored: continue
+                case .serverShutdown: throw UpstreamError.serverShutdown
+                default: await control(m, codec: codec)
+                }
+            }
+        }
+        throw UpstreamError.closedByServer
+    }
+
+    private func pongReceived() { state.pongReceived() }
 
     /// Re-keys an event for every stream its topic serves (a depth-50 topic can serve book:10 and book:50).
     private nonisolated func deliver(_ event: MarketEvent, codec: VenueCodec) {
@@ -353,64 +349,21 @@ actor UpstreamConnection {
         logger.warning("upstream \(venue.rawValue)#\(id): malformed frame skipped: \(error): \(frame.prefix(200))")
     }
 
-    private func control(_ message: VenueMessage, codec: VenueCodec) async {
+    private func control(_ message: VenueMessage, codec: VenueCodec) {
         switch message {
         case .pong:
-            pongReceived()
+            state.pongReceived()
         case .ack(let requestId, let success, let text):
-            switch acks.received(requestId: requestId, success: success, message: text) {
-            case .failed(let request, let rejected, let retry, let reason):
-                guard request.op == "subscribe" else { break }
-                if rejected.isEmpty {
-                    // Nobody named: one request per topic finds which one the exchange refuses.
-                    for topic in retry where wanted.contains(topic) { send(subscribe: true, [topic]) }
-                    break
-                }
-                wanted.removeAll { rejected.contains($0) }
-                logger.warning("upstream \(venue.rawValue)#\(id): refused \(rejected): \(reason)")
-                if !retry.isEmpty { send(subscribe: true, retry.filter { wanted.contains($0) }) }
-                await onRejected(rejected, reason)
-            case .confirmed, .unmatched:
-                break
-            }
+            perform(state.ack(requestId: requestId, success: success, message: text))
         case .resync(let key, let reason):
             // A gap in the book: subscribe again for a fresh snapshot.
-            guard case .success(let topic) = codec.topic(for: key), wanted.contains(topic) else { return }
+            guard case .success(let topic) = codec.topic(for: key) else { return }
             logger.info("upstream \(venue.rawValue)#\(id): \(reason); resubscribing \(topic)")
-            send(subscribe: false, [topic])
-            send(subscribe: true, [topic])
+            perform(state.resync(topic: topic))
         default:
             break
         }
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-
-    /// True when `task` finishes, false when `timeout` passes first and `started()` is still false.
-    static func race<T: Sendable>(
-        _ task: Task<T, any Error>, timeout: Duration, started: @escaping @Sendable () async -> Bool
-    ) async -> Bool {
-        let once = Once()
-        return await withCheckedContinuation { continuation in
-            Task {
-                _ = try? await task.value
-                if once.claim() { continuation.resume(returning: true) }
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                if await !started(), once.claim() { continuation.resume(returning: false) }
-            }
-        }
-    }
-}
-
-/// A flag that can be claimed once, from any thread.
-final class Once: Sendable {
-    private let claimed = Mutex(false)
-    func claim() -> Bool {
-        claimed.withLock { value in
-            defer { value = true }
-            return !value
-        }
-    }
 }

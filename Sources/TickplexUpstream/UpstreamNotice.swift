@@ -16,6 +16,11 @@ public struct UpstreamTiming: Sendable {
     public var pingInterval: Duration = .seconds(20)
     /// Bybit: reconnect when the pong does not come within this.
     public var pongTimeout: Duration = .seconds(10)
+    /// Binance: our own WebSocket ping frame this often (one message of the 5 per second allowed).
+    public var binancePingInterval: Duration = .seconds(10)
+    /// No frame of any kind (data, ping, pong) for this long on a connection ends it: the path died without a FIN.
+    /// Pongs come every ping interval, so this is only reached on a dead path.
+    public var silenceTimeout: Duration = .seconds(25)
     public var backoff = Backoff(initial: .seconds(1), maximum: .seconds(60))
     /// How long to wait for the close handshake of a connection being abandoned.
     public var closeTimeout: Duration = .seconds(1)

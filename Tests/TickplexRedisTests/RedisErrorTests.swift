@@ -79,7 +79,7 @@ struct RedisErrorTests {
         defer { listener.close(promise: nil) }
         let port = listener.localAddress!.port!
         let config = RedisConfiguration(
-            url: RedisURL(host: "127.0.0.1", port: port), connectTimeout: .seconds(1),
+            url: RedisURL(host: "127.0.0.1", port: port), connectTimeout: .seconds(5),
             commandTimeout: .milliseconds(300))
         let connection = try await RedisConnection.connect(configuration: config)
         let clock = ContinuousClock()

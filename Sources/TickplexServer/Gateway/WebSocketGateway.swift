@@ -107,7 +107,7 @@ final class WebSocketGateway: Sendable {
                 for try await frame in inbound {
                     let now = Self.now()
                     let output: ClientSession.Output
-                    switch assembler.receive(frame.opcode, data: frame.data, fin: frame.fin) {
+                    switch assembler.receive(frame) {
                     case .pending: continue
                     case .text(let text): output = session.state.withLock { $0.handle(text: text, now: now) }
                     case .binary: output = session.state.withLock { $0.handleBinary(now: now) }

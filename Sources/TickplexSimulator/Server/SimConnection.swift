@@ -26,6 +26,8 @@ final class SimConnection: ChannelInboundHandler {
     private var maxInbound = 0
     private var requests: [String] = []
     private var pingFramesSent = 0
+    /// Bounded: a long-lived connection keeps the last 1,000.
+    private var clientPingTimes: [Int64] = []
     private var pongsReceived = 0
     private var oldestUnansweredPing: Int64?
     private var closeCode: Int?
@@ -58,7 +60,7 @@ final class SimConnection: ChannelInboundHandler {
             id: id, path: path, venue: venue, subscribed: bybit?.subscribed ?? binanceStreams,
             requests: bybit?.requests ?? requests, pingsReceived: bybit?.pingsReceived ?? 0,
             pingFramesSent: pingFramesSent, pongsReceived: pongsReceived, maxInboundPerSecond: maxInbound, open: open,
-            closeCode: closeCode)
+            closeCode: closeCode, clientPingTimes: clientPingTimes)
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -120,6 +122,7 @@ final class SimConnection: ChannelInboundHandler {
             if stalled { return }
             if bybit != nil { handleBybit(text) } else { handleBinance(text) }
         case .ping:
+            recordClientPing()
             if !stalled { write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)) }
         case .pong:
             pongsReceived += 1
@@ -133,10 +136,17 @@ final class SimConnection: ChannelInboundHandler {
 
     // MARK: Bybit
 
+    private func recordClientPing() {
+        clientPingTimes.append(Self.now())
+        if clientPingTimes.count > 1_000 { clientPingTimes.removeFirst(clientPingTimes.count - 1_000) }
+    }
+
     private func handleBybit(_ text: String) {
         guard var session = bybit else { return }
+        let pingsBefore = session.pingsReceived
         let outcome = session.handle(text)
         bybit = session
+        if session.pingsReceived > pingsBefore { recordClientPing() }
         // Linear: the data of a new topic may arrive before its ack (as recorded). Spot acks first.
         if case .bybit(let category) = endpoint, category != .spot {
             for topic in outcome.newTopics { sendBybitData(topic) }

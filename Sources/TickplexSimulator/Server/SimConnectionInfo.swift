@@ -15,4 +15,6 @@ public struct SimConnectionInfo: Sendable, Equatable, Codable {
     public var maxInboundPerSecond: Int
     public var open: Bool
     public var closeCode: Int?
+    /// When each client heartbeat arrived (ms since 1970): Bybit JSON pings, Binance ping frames.
+    public var clientPingTimes: [Int64] = []
 }

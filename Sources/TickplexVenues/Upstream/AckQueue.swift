@@ -46,7 +46,8 @@ public struct AckQueue: Sendable, Equatable {
         if success { return .confirmed(request) }
         // "already subscribed" means the topic is there: not a failure for us.
         if message.contains("already subscribed") { return .confirmed(request) }
-        let named = request.topics.filter { message.contains("topic:\($0)") || message.contains("[\($0)]") }
+        let tokens = Self.topicsNamed(in: message)
+        let named = request.topics.filter { tokens.contains($0) }
         if !named.isEmpty {
             return .failed(
                 request, rejected: named, retry: request.topics.filter { !named.contains($0) }, message: message)
@@ -54,6 +55,32 @@ public struct AckQueue: Sendable, Equatable {
         // Binance errors name no stream: a multi-topic request is retried one topic per request to find the culprit.
         if request.topics.count > 1 { return .failed(request, rejected: [], retry: request.topics, message: message) }
         return .failed(request, rejected: request.topics, retry: [], message: message)
+    }
+
+    /// The topics an error message names, whole: `topic:X` up to the next `,` `]` space or quote, and every
+    /// comma-separated item of a `[X,Y]` list. Matched exactly, so that refusing `tickers.BTCUSDTT` never takes
+    /// `tickers.BTCUSDT` down with it.
+    public static func topicsNamed(in message: String) -> Set<String> {
+        var names: Set<String> = []
+        let stops: Set<Character> = [",", "]", " ", "\"", "}"]
+        var rest = Substring(message)
+        while let range = rest.range(of: "topic:") {
+            let after = rest[range.upperBound...]
+            let name = after.prefix { !stops.contains($0) }
+            if !name.isEmpty { names.insert(String(name)) }
+            rest = after.dropFirst(name.count)
+        }
+        rest = Substring(message)
+        while let open = rest.firstIndex(of: "[") {
+            let after = rest[rest.index(after: open)...]
+            guard let close = after.firstIndex(of: "]") else { break }
+            for item in after[..<close].split(separator: ",") {
+                let name = item.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()
+                if !name.isEmpty { names.insert(String(name)) }
+            }
+            rest = after[after.index(after: close)...]
+        }
+        return names
     }
 
     /// The connection closed: every pending request is void (the pool resubscribes on the next connection).
