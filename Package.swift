@@ -110,7 +110,6 @@ let package = Package(
             dependencies: [
                 "TickplexCore",
                 "TickplexUpstream",
-                "TickplexSimulator",
                 "TickplexRedis",
                 "TickplexBus",
                 .product(name: "Hummingbird", package: "hummingbird"),

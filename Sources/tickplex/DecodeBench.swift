@@ -36,31 +36,15 @@ struct DecodeBench: ParsableCommand {
         }
     }
 
-    /// The order-book topics of a recording, so that the replay keeps a top-50 view as a client would ask.
-    private func bookTopics(_ frames: [String]) -> Set<String> {
-        var topics = Set<String>()
-        for frame in frames.prefix(50) {
-            if let topic = (try? JSONParser.parse(frame))?["topic"]?.string, topic.hasPrefix("orderbook.") {
-                topics.insert(topic)
-            }
-        }
-        return topics
-    }
-
     private func measure(frames: [String], category: BybitAdapter.Category) throws -> Double {
         let clock = ContinuousClock()
         let start = clock.now
         let budget = Duration.milliseconds(Int(seconds * 1000))
         var decoded = 0
         var events = 0
-        let topics = bookTopics(frames)
         while clock.now - start < budget {
             // A fresh adapter per pass: the replay starts again from the recording's first snapshot.
             var adapter = BybitAdapter(category: category)
-            for topic in topics {
-                let symbol = String(topic.split(separator: ".").last ?? "")
-                adapter.register(.book(symbol, depth: 50, adapter.venue), topic: topic)
-            }
             for frame in frames {
                 events += try adapter.decode(frame, receivedAt: 0).count
                 decoded += 1

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TickplexCore
 import TickplexServer
+import TickplexSimulator
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,8 +30,20 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tickplex")
-        let node = try await TickplexNode.start(config: config, logger: logger)
+        // UPSTREAM=sim: the built-in exchange simulator on loopback, wired in here (the node only gets endpoints).
+        var simulator: ExchangeSimulator?
+        var endpoints = UpstreamEndpoints.exchanges(config)
+        if config.upstream == .sim {
+            let sim = try await ExchangeSimulator.start(logger: logger)
+            simulator = sim
+            guard let simulated = UpstreamEndpoints.simulator(base: sim.baseURL) else {
+                throw ValidationError("the simulator's address \(sim.baseURL) is not a WebSocket URL")
+            }
+            endpoints = simulated
+        }
+        let node = try await TickplexNode.start(config: config, logger: logger, endpoints: endpoints)
         for line in node.modeDescription { logger.info("\(line)") }
         try await node.makeServiceGroup().run()
+        await simulator?.stop()
     }
 }

@@ -23,7 +23,17 @@ func withNode<T: Sendable>(
     environment["HOST"] = "127.0.0.1"
     environment["PORT"] = "0"
     let config = try ConfigLoader.parse(environment)
-    let node = try await TickplexNode.start(config: config, logger: quietLogger)
+    // As `tickplex serve` does: UPSTREAM=sim starts the simulator beside the node and hands its endpoints in.
+    var sim: ExchangeSimulator?
+    var endpoints = UpstreamEndpoints.exchanges(config)
+    if config.upstream == .sim {
+        let started = try await ExchangeSimulator.start(logger: quietLogger)
+        sim = started
+        endpoints = try #require(UpstreamEndpoints.simulator(base: started.baseURL))
+    }
+    let node = try await TickplexNode.start(config: config, logger: quietLogger, endpoints: endpoints)
+    if let sim { TestSimulators.register(sim, for: node) }
+    defer { TestSimulators.remove(node) }
     let port = Mutex<Int?>(nil)
     let group = node.makeServiceGroup(gracefulShutdownSignals: []) { address in
         port.withLock { $0 = address.port }
@@ -39,8 +49,24 @@ func withNode<T: Sendable>(
         let result = try await body(port.withLock { $0 }!, node)
         await group.triggerGracefulShutdown()
         for try await _ in tasks {}
+        await sim?.stop()
         return result
     }
+}
+
+/// The simulator each test node runs against (the node itself only knows its endpoints).
+enum TestSimulators {
+    private static let table = Mutex<[ObjectIdentifier: ExchangeSimulator]>([:])
+    static func register(_ sim: ExchangeSimulator, for node: TickplexNode) {
+        table.withLock { $0[ObjectIdentifier(node)] = sim }
+    }
+    static func remove(_ node: TickplexNode) { _ = table.withLock { $0.removeValue(forKey: ObjectIdentifier(node)) } }
+    static func of(_ node: TickplexNode) -> ExchangeSimulator? { table.withLock { $0[ObjectIdentifier(node)] } }
+}
+
+extension TickplexNode {
+    /// The simulator this test node was started with (UPSTREAM=sim).
+    var simulator: ExchangeSimulator? { TestSimulators.of(self) }
 }
 
 /// The two ways a node moves events from publisher to hub; gateway behaviour must hold in both.

@@ -92,14 +92,15 @@ struct BybitFieldTests {
     @Test("orderbook.200: snapshot then contiguous deltas keep a sorted book; size 0 deletes")
     func orderBook() throws {
         var a = BybitAdapter(category: .spot)
-        a.register(.book("BTCUSDT", depth: 3, .bybitSpot), topic: "orderbook.200.BTCUSDT")
         let snapshot =
             #"{"topic":"orderbook.200.BTCUSDT","ts":1,"type":"snapshot","data":{"s":"BTCUSDT","b":[["65140.4","1"],["65140","2"],["65139.9","3"],["65100","4"]],"a":[["65154.6","1"],["65239.1","2"],["65239","3"]],"u":10,"seq":1},"cts":1}"#
         let delta =
             #"{"topic":"orderbook.200.BTCUSDT","ts":2,"type":"delta","data":{"s":"BTCUSDT","b":[["65140.4","0.875077"],["65140","0"]],"a":[["65154.6","0.09948"],["65154.7","0.123013"],["65239","0.155135"],["65239.1","0"]],"u":11,"seq":2},"cts":2}"#
         _ = try events(&a, snapshot)
         let e = try #require(try events(&a, delta).first)
-        #expect(e.key == .book("BTCUSDT", depth: 3, .bybitSpot))
+        #expect(
+            e.key == .book("BTCUSDT", depth: 200, .bybitSpot),
+            "the topic's own key; the connection re-keys it per stream")
         #expect(
             e.payload
                 == .book(

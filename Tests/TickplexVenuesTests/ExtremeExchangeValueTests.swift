@@ -13,7 +13,6 @@ struct ExtremeExchangeValueTests {
     @Test("a book snapshot at u = Int64.max, then a delta: a resync, not an overflow trap")
     func updateIdAtMax() throws {
         var a = BybitAdapter(category: .linear)
-        a.register(.book("BTCUSDT", depth: 1), topic: "orderbook.50.BTCUSDT")
         _ = try a.decode(book(u: String(Int64.max)), receivedAt: 1)
         for next in [String(Int64.max), String(Int64.min), "1"] {
             let delta =
@@ -28,7 +27,6 @@ struct ExtremeExchangeValueTests {
         arguments: ["9223372036854775808", "1e400", "-99999999999999999999"])
     func hugeIntegers(value: String) {
         var a = BybitAdapter(category: .linear)
-        a.register(.book("BTCUSDT", depth: 1), topic: "orderbook.50.BTCUSDT")
         #expect(throws: VenueDecodeError.self) { try a.decode(book(u: value), receivedAt: 1) }
     }
 }

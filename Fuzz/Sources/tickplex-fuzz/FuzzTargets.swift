@@ -45,7 +45,6 @@ enum FuzzTarget: String, CaseIterable {
             for venue in [Venue.bybitLinear, .bybitSpot, .bybitInverse] {
                 guard let category = BybitAdapter.Category(venue: venue) else { continue }
                 var adapter = BybitAdapter(category: category)
-                for topic in Self.bybitTopics { adapter.register(Self.key(bybit: topic, venue), topic: topic) }
                 for line in text.split(separator: "\n") { _ = try? adapter.decode(String(line), receivedAt: 1) }
             }
         case .binance:
@@ -53,21 +52,6 @@ enum FuzzTarget: String, CaseIterable {
                 var adapter = BinanceAdapter(market: market)
                 for line in text.split(separator: "\n") { _ = try? adapter.decode(String(line), receivedAt: 1) }
             }
-        }
-    }
-
-    static let bybitTopics = [
-        "tickers.BTCUSDT", "publicTrade.BTCUSDT", "orderbook.50.BTCUSDT", "orderbook.1.BTCUSDT", "kline.1.BTCUSDT",
-        "allLiquidation.BTCUSDT",
-    ]
-
-    static func key(bybit topic: String, _ venue: Venue) -> StreamKey {
-        switch topic.split(separator: ".").first {
-        case "publicTrade": return .trade("BTCUSDT", venue)
-        case "orderbook": return .book("BTCUSDT", depth: 10, venue)
-        case "kline": return .kline(.m1, "BTCUSDT", venue)
-        case "allLiquidation": return .liquidation("BTCUSDT", venue)
-        default: return .ticker("BTCUSDT", venue)
         }
     }
 }

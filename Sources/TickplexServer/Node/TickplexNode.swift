@@ -8,7 +8,6 @@ import ServiceLifecycle
 import TickplexBus
 import TickplexCore
 import TickplexRedis
-import TickplexSimulator
 import TickplexUpstream
 import UnixSignals
 
@@ -22,8 +21,8 @@ public final class TickplexNode: Sendable {
     public let redis: RedisClient?
     public let upstream: UpstreamPools
     public let publisher: EventPublisher
-    /// The in-process exchange simulator (UPSTREAM=sim only).
-    public let simulator: ExchangeSimulator?
+    /// Where the upstream connections go: the configured exchanges, or a simulator the caller started.
+    public let endpoints: UpstreamEndpoints
     let hub: FanoutHub
     let gatewayStats = GatewayStats()
     let rejections = RejectionBook()
@@ -40,20 +39,26 @@ public final class TickplexNode: Sendable {
     let startedAt = ContinuousClock.now
     let logger: Logger
 
-    /// Builds the node; with `UPSTREAM=sim` it first starts the simulator on loopback and points every upstream
-    /// URL at it.
-    public static func start(config: TickplexConfig, logger: Logger) async throws -> TickplexNode {
-        guard config.upstream == .sim else {
-            let node = TickplexNode(config: config, logger: logger)
-            try await node.access.tokens?.ready.value
-            return node
+    /// Builds the node. `UPSTREAM=sim` needs the endpoints of a simulator the caller started (the `serve` command
+    /// does); a node never runs on simulated prices by accident.
+    public static func start(
+        config: TickplexConfig, logger: Logger, endpoints: UpstreamEndpoints? = nil
+    ) async throws -> TickplexNode {
+        let endpoints = endpoints ?? .exchanges(config)
+        guard (config.upstream == .sim) == endpoints.simulated else {
+            throw ConfigError(
+                variable: "UPSTREAM", value: config.upstream.rawValue,
+                allowed: config.upstream == .sim
+                    ? "sim only with a simulator started beside the node (tickplex serve starts one)"
+                    : "exchange with the exchanges' endpoints, never a simulator's")
         }
-        let sim = try await ExchangeSimulator.start(logger: logger)
-        let node = TickplexNode(config: config, logger: logger, simulator: sim)
+        let node = TickplexNode(config: config, logger: logger, endpoints: endpoints)
         // A JWKS file that does not load stops start-up here, with its error.
         try await node.access.tokens?.ready.value
-        // Warm a few streams so that data flows (bus, last values, logs) before the first client connects.
-        for key in Self.simDemoStreams { await node.upstream.pool(for: key.venue)?.ensureSubscribed(key) }
+        if endpoints.simulated {
+            // Warm a few streams so that data flows (bus, last values, logs) before the first client connects.
+            for key in Self.simDemoStreams { await node.upstream.pool(for: key.venue)?.ensureSubscribed(key) }
+        }
         return node
     }
 
@@ -61,10 +66,10 @@ public final class TickplexNode: Sendable {
         .ticker("BTCUSDT"), .ticker("ETHUSDT"), .ticker("BTCUSDT", .binanceSpot),
     ]
 
-    public init(config: TickplexConfig, logger: Logger, simulator: ExchangeSimulator? = nil) {
+    public init(config: TickplexConfig, logger: Logger, endpoints: UpstreamEndpoints? = nil) {
         self.config = config
         self.logger = logger
-        self.simulator = simulator
+        self.endpoints = endpoints ?? .exchanges(config)
         admission = ConnectionAdmission(
             limits: .init(
                 maxConnections: config.maxConnections, maxPerIP: config.maxConnectionsPerIP,
@@ -110,7 +115,7 @@ public final class TickplexNode: Sendable {
         let (controlNotices, controlSink) = ControlRelay.makeChannel()
         self.controlSink = controlSink
         upstream = UpstreamPools(
-            urls: Self.upstreamURLs(config: config, simulator: simulator),
+            urls: self.endpoints.urls,
             linger: .seconds(config.upstreamLingerSeconds),
             budgets: UpstreamBudgets(
                 limits: .init(
@@ -162,24 +167,6 @@ public final class TickplexNode: Sendable {
     /// The gateway's counters since start.
     public var gatewayCounters: GatewayCounters { gatewayStats.snapshot }
 
-    /// The configured endpoints, or the simulator's when one runs.
-    static func upstreamURLs(config: TickplexConfig, simulator: ExchangeSimulator?) -> [Venue: WebSocketURL] {
-        if let simulator {
-            let base = simulator.baseURL
-            return [
-                .bybitSpot: WebSocketURL(base + "/v5/public/spot")!,
-                .bybitLinear: WebSocketURL(base + "/v5/public/linear")!,
-                .bybitInverse: WebSocketURL(base + "/v5/public/inverse")!,
-                .binanceSpot: WebSocketURL(base)!,
-                .binanceUSDM: WebSocketURL(base + "/usdm")!,
-            ]
-        }
-        return [
-            .bybitSpot: config.bybitSpotURL, .bybitLinear: config.bybitLinearURL, .bybitInverse: config.bybitInverseURL,
-            .binanceSpot: config.binanceSpotURL, .binanceUSDM: config.binanceUSDMURL,
-        ]
-    }
-
     /// One line per dependency saying what this node is connected to.
     public var modeDescription: [String] {
         var lines: [String] = []
@@ -199,7 +186,7 @@ public final class TickplexNode: Sendable {
         switch config.upstream {
         case .sim:
             lines.append(
-                "upstream: SIMULATOR at \(simulator?.baseURL ?? "?") (UPSTREAM=sim) — simulated prices, not real market data"
+                "upstream: SIMULATOR at \(endpoints.simulatorBase ?? "?") (UPSTREAM=sim) — simulated prices, not real market data"
             )
             lines.append(
                 "sim demo: \(Self.simDemoStreams.map(\.argument).joined(separator: ", ")) subscribed upstream so data flows at once"

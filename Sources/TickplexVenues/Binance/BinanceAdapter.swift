@@ -16,7 +16,6 @@ public struct BinanceAdapter: Sendable {
 
     public let market: Market
     public let venue: Venue
-    private var registered: [String: Set<StreamKey>] = [:]
 
     public init(market: Market) {
         self.market = market
@@ -56,7 +55,7 @@ public struct BinanceAdapter: Sendable {
         return topic.contains("@bookTicker") || topic.contains("@depth") ? "/public" : "/market"
     }
 
-    /// The key a stream name stands for when nobody registered one (golden tests, unexpected streams).
+    /// The key a stream name stands for (the connection re-keys it for every stream its topic serves).
     public func canonicalKey(stream: String) -> StreamKey? {
         guard let at = stream.firstIndex(of: "@") else { return nil }
         let symbol = stream[..<at].uppercased()
@@ -78,19 +77,7 @@ public struct BinanceAdapter: Sendable {
         return nil
     }
 
-    public mutating func register(_ key: StreamKey, topic: String) {
-        registered[topic, default: []].insert(key)
-    }
-
-    public mutating func unregister(_ key: StreamKey, topic: String) {
-        registered[topic]?.remove(key)
-        if registered[topic]?.isEmpty == true { registered[topic] = nil }
-    }
-
     private func keys(stream: String?, fallback: StreamKey?) -> [StreamKey] {
-        if let stream, let keys = registered[stream], !keys.isEmpty {
-            return keys.sorted { ($0.depth ?? 0) < ($1.depth ?? 0) }
-        }
         if let stream, let key = canonicalKey(stream: stream) { return [key] }
         return fallback.map { [$0] } ?? []
     }

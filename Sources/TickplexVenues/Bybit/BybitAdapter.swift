@@ -33,8 +33,6 @@ public struct BybitAdapter: Sendable {
     /// Book topics that asked for a resubscribe: their deltas are dropped quietly until the fresh snapshot, so one
     /// gap costs one resubscribe, not one per delta still in flight.
     private var awaitingSnapshot: Set<String> = []
-    /// Keys registered per topic (several book depths can share one topic).
-    private var registered: [String: Set<StreamKey>] = [:]
 
     public init(category: Category, venue: Venue? = nil) {
         self.category = category
@@ -78,24 +76,7 @@ public struct BybitAdapter: Sendable {
         return out
     }
 
-    // MARK: - Registration
-
-    public mutating func register(_ key: StreamKey, topic: String) {
-        registered[topic, default: []].insert(key)
-    }
-
-    public mutating func unregister(_ key: StreamKey, topic: String) {
-        registered[topic]?.remove(key)
-        if registered[topic]?.isEmpty == true {
-            registered[topic] = nil
-            tickers[topic] = nil
-            books[topic] = nil
-            awaitingSnapshot.remove(topic)
-        }
-    }
-
     private func keys(for topic: String, _ parsed: BybitTopics.Parsed) -> [StreamKey] {
-        if let keys = registered[topic], !keys.isEmpty { return keys.sorted { ($0.depth ?? 0) < ($1.depth ?? 0) } }
         let depth = parsed.bookDepth.flatMap { $0 == 1 ? nil : $0 }
         return [
             StreamKey(venue: venue, kind: parsed.kind, symbol: parsed.symbol, interval: parsed.interval, depth: depth)
