@@ -4,7 +4,9 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny")
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
@@ -97,26 +99,29 @@ let package = Package(
         .target(
             name: "TickplexBus",
             dependencies: [
-                "TickplexRedis",
+                "TickplexCore", "TickplexRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
 
-        // HTTP server: health endpoints and (later) the client gateway.
+        // The node: admission, the client gateway and fan-out hub, REST, health, stats and metrics.
         .target(
             name: "TickplexServer",
             dependencies: [
                 "TickplexCore",
+                "TickplexVenues",
                 "TickplexUpstream",
                 "TickplexRedis",
                 "TickplexBus",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -136,11 +141,13 @@ let package = Package(
                 "TickplexSimulator",
                 "TickplexRedis",
                 "TickplexBus",
+                "TickplexUpstream",
                 "TickplexServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -149,6 +156,7 @@ let package = Package(
         .target(
             name: "TickplexTestSupport",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -174,8 +182,9 @@ let package = Package(
         .testTarget(
             name: "TickplexUpstreamTests",
             dependencies: [
-                "TickplexUpstream", "TickplexSimulator", "TickplexVenues", "TickplexCore", "TickplexTestSupport",
+                "TickplexUpstream", "TickplexSimulator", "TickplexCore", "TickplexTestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -183,7 +192,8 @@ let package = Package(
         .testTarget(
             name: "TickplexRedisTests",
             dependencies: [
-                "TickplexRedis", "CHiredis", "TickplexTestSupport",
+                "TickplexRedis", "TickplexCore", "TickplexTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -192,7 +202,8 @@ let package = Package(
         .testTarget(
             name: "TickplexBusTests",
             dependencies: [
-                "TickplexBus", "TickplexRedis", "TickplexTestSupport",
+                "TickplexBus", "TickplexRedis", "TickplexCore", "TickplexTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -200,14 +211,19 @@ let package = Package(
         .testTarget(
             name: "TickplexServerTests",
             dependencies: [
-                "TickplexServer", "TickplexCore", "TickplexRedis", "TickplexBus", "TickplexTestSupport",
-                "TickplexSimulator",
+                "TickplexServer", "TickplexCore", "TickplexBus", "TickplexTestSupport", "TickplexSimulator",
+                "TickplexUpstream",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Closed candles per series (one series per kline stream), ordered by start time, at most `maxPerSeries` each
 /// (the oldest go first). A candle sent again for the same start replaces the stored one.

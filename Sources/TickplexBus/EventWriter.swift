@@ -1,7 +1,7 @@
-import NIOCore
+public import NIOCore
 import Synchronization
 import TickplexCore
-import TickplexRedis
+public import TickplexRedis
 
 /// One encoded event on its way out: the stream's last value (when it has state), the bus message, and a closed
 /// candle for history.

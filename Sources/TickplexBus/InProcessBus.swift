@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 import Synchronization
 
 /// The single-node bus used when no `REDIS_URL` is set: a publish reaches `messages` only for subscribed

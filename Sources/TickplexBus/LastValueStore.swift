@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A stored value and how long ago it was stored.
 public struct StoredValue: Sendable, Equatable {

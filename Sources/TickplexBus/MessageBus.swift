@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 import Synchronization
 
 /// A message on a bus channel. The payload is the already-encoded event, shared by every consumer.

@@ -1,6 +1,6 @@
-import Logging
-import NIOCore
-import TickplexRedis
+public import Logging
+public import NIOCore
+public import TickplexRedis
 
 /// The bus over Redis pub/sub: PUBLISH on the shared command client, SUBSCRIBE on a dedicated subscriber
 /// connection that re-subscribes by itself after Redis comes back. Run `client` and `subscriber` as services.

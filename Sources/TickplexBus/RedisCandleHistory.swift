@@ -1,5 +1,5 @@
-import NIOCore
-import TickplexRedis
+public import NIOCore
+public import TickplexRedis
 
 /// History in Redis: one sorted set per series, score = candle start (ms), member = the candle's JSON. A candle
 /// replaces any member with its start (`ZREMRANGEBYSCORE` then `ZADD`), and the set is trimmed to the newest

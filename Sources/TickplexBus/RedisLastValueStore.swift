@@ -1,6 +1,6 @@
-import NIOCore
+public import NIOCore
 import TickplexCore
-import TickplexRedis
+public import TickplexRedis
 
 /// Last values in Redis: `SET key value PX ttl`; the value stays the plain encoded event so that other tools can
 /// read it. The age comes from the remaining TTL (`ttl - PTTL`), read in the same round trip as the value.

@@ -1,4 +1,4 @@
-import TickplexCore
+public import TickplexCore
 
 /// Where and how to reach Redis.
 public struct RedisConfiguration: Sendable {

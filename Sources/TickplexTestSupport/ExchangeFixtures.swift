@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The recorded exchange frames and REST bodies the tests read: `Tests/Fixtures/exchange` inside the repository
 /// (a copy of the shared samples with their `SOURCES.md`), so a clone alone passes the suite. `TICKPLEX_SAMPLES`

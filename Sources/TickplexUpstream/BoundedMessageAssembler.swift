@@ -1,6 +1,6 @@
-import HummingbirdWSClient
-import NIOCore
-import NIOWebSocket
+public import HummingbirdWSClient
+public import NIOCore
+public import NIOWebSocket
 
 /// WebSocket data frames → whole messages, within limits, for both sides that read untrusted peers: client
 /// connections and exchange connections. The library's own assembly keeps every fragment in an array with no count

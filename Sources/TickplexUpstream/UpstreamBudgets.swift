@@ -1,4 +1,4 @@
-import Synchronization
+public import Synchronization
 import TickplexCore
 import TickplexVenues
 

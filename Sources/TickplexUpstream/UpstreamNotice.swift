@@ -1,5 +1,5 @@
 import Synchronization
-import TickplexCore
+public import TickplexCore
 
 /// What the upstream side tells its owner (the hub): data, per-stream refusals, connection state.
 public enum UpstreamNotice: Sendable, Equatable {

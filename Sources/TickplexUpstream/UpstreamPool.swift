@@ -1,8 +1,8 @@
 import Foundation
-import Logging
-import ServiceLifecycle
-import TickplexCore
-import TickplexVenues
+public import Logging
+public import ServiceLifecycle
+public import TickplexCore
+public import TickplexVenues
 
 /// All upstream connections of one venue endpoint: reference-counted streams, topics spread over as few
 /// connections as the venue's per-connection limits allow, linger before an upstream unsubscribe, and refusals

@@ -1,6 +1,6 @@
-import Logging
-import ServiceLifecycle
-import TickplexCore
+public import Logging
+public import ServiceLifecycle
+public import TickplexCore
 
 /// One `UpstreamPool` per venue endpoint, built from configuration; a pool opens connections only once a stream
 /// of its venue is wanted. Runs every pool as one service.

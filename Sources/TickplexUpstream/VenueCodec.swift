@@ -1,5 +1,5 @@
-import TickplexCore
-import TickplexVenues
+public import TickplexCore
+public import TickplexVenues
 
 /// The venue-specific half of an upstream connection: topic names, request framing, decoding, heartbeat.
 public struct VenueCodec: Sendable {

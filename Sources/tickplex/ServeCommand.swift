@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import TickplexCore
 import TickplexServer
 import TickplexSimulator

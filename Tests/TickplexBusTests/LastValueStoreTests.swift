@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
 import TickplexBus
+import TickplexRedis
 import TickplexTestSupport
 
 @Suite("Last-value store (in-memory and Redis)")

@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import TickplexCore
 import TickplexTestSupport
 
 @testable import TickplexRedis

@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import Testing
+import TickplexServer
 import TickplexTestSupport
 
 @Suite("Gateway limits: MAX_CLIENTS and CLIENT_IDLE_TIMEOUT over real sockets")

@@ -1,6 +1,8 @@
 import Foundation
+import Synchronization
 import Testing
 import TickplexCore
+import TickplexSimulator
 import TickplexTestSupport
 
 @Suite("Gateway: streams, limits and upstream events end to end (UPSTREAM=sim, both bus modes)")

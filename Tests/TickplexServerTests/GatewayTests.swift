@@ -2,8 +2,11 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOWebSocket
 import Synchronization
 import Testing
+import TickplexBus
+import TickplexServer
 import TickplexTestSupport
 
 /// A real WebSocket client of the wire contract: sends frames, collects every text frame it receives.

@@ -1,5 +1,9 @@
 import Foundation
+import HTTPTypes
+import NIOCore
 import Testing
+import TickplexBus
+import TickplexServer
 import TickplexTestSupport
 
 /// Drives a real browser: Scripts/test runs this suite on its own.

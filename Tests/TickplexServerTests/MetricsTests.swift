@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TickplexSimulator
 import TickplexTestSupport
 
 @Suite("GET /metrics: Prometheus text that a strict parser accepts, and counters that move with traffic")

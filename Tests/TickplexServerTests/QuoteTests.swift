@@ -1,5 +1,11 @@
 import Foundation
+import HTTPTypes
+import NIOCore
 import Testing
+import TickplexBus
+import TickplexCore
+import TickplexServer
+import TickplexSimulator
 import TickplexTestSupport
 
 /// Timing-sensitive (QUOTE_WAIT_MS, the linger): Scripts/test runs this suite on its own.

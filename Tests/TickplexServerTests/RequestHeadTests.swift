@@ -1,3 +1,5 @@
+import Hummingbird
+import HummingbirdCore
 import Testing
 
 @testable import TickplexServer

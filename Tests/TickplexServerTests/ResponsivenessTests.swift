@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TickplexCore
+import TickplexSimulator
 import TickplexTestSupport
 
 /// Timing-sensitive: Scripts/test runs this suite on its own, so that other suites' load does not decide it.

@@ -4,6 +4,7 @@ import Testing
 import TickplexBus
 import TickplexCore
 import TickplexServer
+import TickplexSimulator
 import TickplexTestSupport
 
 @Suite("UPSTREAM=sim: the node runs against the in-process simulator")

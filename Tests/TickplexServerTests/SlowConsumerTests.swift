@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TickplexServer
 import TickplexSimulator
 import TickplexTestSupport
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TickplexCore
 
@@ -119,7 +120,7 @@ struct BybitFieldTests {
         #expect(
             try a.decode(gap, receivedAt: 0) == [
                 .resync(
-                    .book("BTCUSDT", depth: 3, .bybitSpot),
+                    .book("BTCUSDT", depth: 200, .bybitSpot),
                     reason: "orderbook.200.BTCUSDT: update id gap (had 11, got 13)")
             ])
     }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Reads `TickplexConfig` from environment variables and an optional `.env` file (the real environment wins).
 public enum ConfigLoader {

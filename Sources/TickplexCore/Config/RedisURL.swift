@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed `redis://[[user]:password@]host[:port][/db]` address; `rediss://` is the same over TLS.
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// `rediss://`: TLS, with the server's certificate verified (managed Redis needs it).

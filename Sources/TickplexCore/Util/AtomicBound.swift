@@ -1,4 +1,4 @@
-import Synchronization
+public import Synchronization
 
 extension Atomic where Value == Int {
     /// Adds one unless the value has reached `limit`: a place under a cap taken by many threads at once, never

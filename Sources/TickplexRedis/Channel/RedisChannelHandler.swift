@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A pub/sub message: the channel and the payload bytes, shared (not copied) by every consumer.
 public struct RedisPubSubMessage: Sendable {

@@ -1,7 +1,7 @@
-import Logging
-import NIOCore
-import NIOPosix
-import ServiceLifecycle
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import ServiceLifecycle
 
 /// A Redis command client that survives Redis restarts. Run it as a `Service`; commands issued while it is
 /// disconnected fail at once with `RedisError.notConnected` (and the last error), never hang.

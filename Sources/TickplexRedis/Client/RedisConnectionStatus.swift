@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a reconnecting Redis connection is doing now, for `/health` and `/stats`.
 public enum RedisConnectionStatus: Sendable, Equatable, CustomStringConvertible {

@@ -1,7 +1,7 @@
-import Logging
-import NIOCore
-import NIOPosix
-import ServiceLifecycle
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import ServiceLifecycle
 
 /// A dedicated pub/sub connection. It remembers every channel it was asked for and subscribes them again
 /// after each reconnect. Messages go to `onMessage` on the connection's event loop, in arrival order; the

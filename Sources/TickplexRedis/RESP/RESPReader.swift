@@ -1,5 +1,5 @@
 import CHiredis
-import NIOCore
+public import NIOCore
 
 /// Incremental RESP2 reply parser backed by hiredis's reader (`redisReaderCreate/Feed/GetReply`).
 ///

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// One RESP2 reply. Bulk strings stay bytes (`ByteBuffer`); simple strings and errors are text by definition.
 public enum RESPValue: Sendable, Equatable, CustomStringConvertible {

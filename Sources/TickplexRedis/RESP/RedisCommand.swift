@@ -1,5 +1,5 @@
 import CHiredis
-import NIOCore
+public import NIOCore
 
 /// One argument of a Redis command: binary-safe bytes, text, or a number sent as its decimal text.
 public enum RedisArgument: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A client's bounded outbound queue. Ticker and book frames are conflated (a pending older frame of the same
 /// stream is replaced by the newer one); a trade or kline frame that would overflow the bound means the client

@@ -9,6 +9,7 @@ import Synchronization
 import TickplexBus
 import TickplexCore
 import TickplexUpstream
+import TickplexVenues
 
 /// `GET /ws`: the client wire contract. Each connection has one task, its reader (client frames →
 /// `ClientSession` → replies and hub actions); everything it is sent goes through its `ClientOutbox` on the

@@ -5,6 +5,7 @@ import NIOCore
 import TickplexBus
 import TickplexCore
 import TickplexUpstream
+import TickplexVenues
 
 /// `GET /v1/quote/{symbol}?venue=`: the stream's latest ticker state with its age, never stale. A symbol not
 /// streamed yet is subscribed upstream on demand and the request waits (up to QUOTE_WAIT_MS) for its first data.

@@ -1,11 +1,11 @@
 import Foundation
-import Logging
+public import Logging
 import NIOCore
-import ServiceLifecycle
+public import ServiceLifecycle
 import Synchronization
-import TickplexBus
-import TickplexCore
-import TickplexUpstream
+public import TickplexBus
+public import TickplexCore
+public import TickplexUpstream
 
 /// Drains the upstream notices in arrival order: encodes each event once (Transformer), keeps the stream's last
 /// value, and publishes the bytes on the bus. One consumer task, no task per message.

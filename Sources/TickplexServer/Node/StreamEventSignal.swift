@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 import Synchronization
 
 /// Who waits for the next event of a stream (an on-demand REST quote), woken by the publisher as the event is

@@ -1,15 +1,16 @@
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
-import Logging
-import NIOCore
+public import Logging
+public import NIOCore
 import NIOPosix
-import ServiceLifecycle
-import TickplexBus
-import TickplexCore
-import TickplexRedis
-import TickplexUpstream
-import UnixSignals
+public import ServiceLifecycle
+import Synchronization
+public import TickplexBus
+public import TickplexCore
+public import TickplexRedis
+public import TickplexUpstream
+public import UnixSignals
 
 /// The composition root: builds the bus, the last-value store, the HTTP application and the services that run
 /// them, from one `TickplexConfig`. `REDIS_URL` unset → in-process bus and store (single node).

@@ -1,4 +1,4 @@
-import TickplexCore
+public import TickplexCore
 
 /// Where a node's upstream connections go. The node does not start a simulator itself: with `UPSTREAM=sim` the
 /// `serve` command starts one on loopback and hands its endpoints in, marked simulated, so that what the node says

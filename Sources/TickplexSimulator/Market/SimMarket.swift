@@ -1,3 +1,5 @@
+import Foundation
+
 /// A deterministic random-walk market: the same seed gives the same prices, so tests can reproduce a run.
 ///
 /// Prices are kept as integers of ticks and printed as fixed-point decimal strings, the way exchanges send them

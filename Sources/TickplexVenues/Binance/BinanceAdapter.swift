@@ -1,4 +1,4 @@
-import TickplexCore
+public import TickplexCore
 
 /// Decodes Binance spot and USD-M market-stream frames (raw `/ws` or combined `/stream`) into normalized events,
 /// and frames live SUBSCRIBE/UNSUBSCRIBE requests.

@@ -1,4 +1,4 @@
-import TickplexCore
+public import TickplexCore
 
 /// StreamKey ↔ Bybit V5 topic names.
 public enum BybitTopics {

@@ -1,4 +1,4 @@
-import TickplexCore
+public import TickplexCore
 
 /// A frame an exchange sent that is not what the adapter expects; counted and logged, never a crash.
 public struct VenueDecodeError: Error, Sendable, Equatable, CustomStringConvertible {

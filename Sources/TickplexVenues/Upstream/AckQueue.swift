@@ -1,3 +1,5 @@
+import Foundation
+
 /// Matches subscribe/unsubscribe acknowledgements to requests on one connection.
 ///
 /// Bybit acks name no topic and echo `req_id` only when one was sent; Binance echoes `id`. Requests are matched
