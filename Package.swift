@@ -15,7 +15,7 @@ let package = Package(
     products: [
         .executable(name: "tickplex", targets: ["tickplex"]),
         // The parsers on their own (no NIO): what the libFuzzer package in Fuzz/ instruments.
-        .library(name: "TickplexParsing", targets: ["TickplexCore", "TickplexVenues"]),
+        .library(name: "TickplexParsing", targets: ["TickplexModel", "TickplexProtocol", "TickplexVenues"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -35,16 +35,30 @@ let package = Package(
         // hiredis as a codec only (reply reader + command formatting); NIO does all socket I/O.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
 
+        // The market model: venues, stream keys, events, JSON reading and writing, decimal text, small utilities.
+        .target(
+            name: "TickplexModel",
+            swiftSettings: swiftSettings
+        ),
+
         // Configuration: environment + .env, validated, with errors that name variable, value and what is allowed.
         .target(
-            name: "TickplexCore",
+            name: "TickplexConfig",
+            dependencies: ["TickplexModel"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The client wire contract: ops and stream arguments (ClientSession), the branded envelope (Transformer).
+        .target(
+            name: "TickplexProtocol",
+            dependencies: ["TickplexModel"],
             swiftSettings: swiftSettings
         ),
 
         // Venue adapters: exchange frames ↔ normalized events, topic names, request framing.
         .target(
             name: "TickplexVenues",
-            dependencies: ["TickplexCore"],
+            dependencies: ["TickplexModel"],
             swiftSettings: swiftSettings
         ),
 
@@ -52,7 +66,7 @@ let package = Package(
         .target(
             name: "TickplexUpstream",
             dependencies: [
-                "TickplexCore", "TickplexVenues",
+                "TickplexConfig", "TickplexModel", "TickplexVenues",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -69,7 +83,7 @@ let package = Package(
         .target(
             name: "TickplexSimulator",
             dependencies: [
-                "TickplexCore", "TickplexVenues",
+                "TickplexModel", "TickplexVenues",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -84,7 +98,7 @@ let package = Package(
             name: "TickplexRedis",
             dependencies: [
                 "CHiredis",
-                "TickplexCore",
+                "TickplexConfig", "TickplexModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -99,7 +113,7 @@ let package = Package(
         .target(
             name: "TickplexBus",
             dependencies: [
-                "TickplexCore", "TickplexRedis",
+                "TickplexModel", "TickplexRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -110,7 +124,7 @@ let package = Package(
         .target(
             name: "TickplexServer",
             dependencies: [
-                "TickplexCore",
+                "TickplexConfig", "TickplexModel", "TickplexProtocol",
                 "TickplexVenues",
                 "TickplexUpstream",
                 "TickplexRedis",
@@ -136,7 +150,8 @@ let package = Package(
         .executableTarget(
             name: "tickplex",
             dependencies: [
-                "TickplexCore",
+                "TickplexConfig",
+                "TickplexModel",
                 "TickplexVenues",
                 "TickplexSimulator",
                 "TickplexRedis",
@@ -165,24 +180,34 @@ let package = Package(
         ),
 
         .testTarget(
-            name: "TickplexCoreTests",
-            dependencies: ["TickplexCore", "TickplexTestSupport"],
+            name: "TickplexModelTests",
+            dependencies: ["TickplexModel", "TickplexTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TickplexConfigTests",
+            dependencies: ["TickplexConfig", "TickplexTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TickplexProtocolTests",
+            dependencies: ["TickplexModel", "TickplexProtocol", "TickplexTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TickplexVenuesTests",
-            dependencies: ["TickplexVenues", "TickplexCore", "TickplexTestSupport"],
+            dependencies: ["TickplexVenues", "TickplexModel", "TickplexTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TickplexSimulatorTests",
-            dependencies: ["TickplexSimulator", "TickplexCore"],
+            dependencies: ["TickplexSimulator"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TickplexUpstreamTests",
             dependencies: [
-                "TickplexUpstream", "TickplexSimulator", "TickplexCore", "TickplexTestSupport",
+                "TickplexUpstream", "TickplexSimulator", "TickplexConfig", "TickplexModel", "TickplexTestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -192,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "TickplexRedisTests",
             dependencies: [
-                "TickplexRedis", "TickplexCore", "TickplexTestSupport",
+                "TickplexRedis", "TickplexConfig", "TickplexModel", "TickplexTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -202,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "TickplexBusTests",
             dependencies: [
-                "TickplexBus", "TickplexRedis", "TickplexCore", "TickplexTestSupport",
+                "TickplexBus", "TickplexRedis", "TickplexConfig", "TickplexModel", "TickplexTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -211,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "TickplexServerTests",
             dependencies: [
-                "TickplexServer", "TickplexCore", "TickplexBus", "TickplexTestSupport", "TickplexSimulator",
+                "TickplexServer", "TickplexConfig", "TickplexModel", "TickplexBus", "TickplexTestSupport", "TickplexSimulator",
                 "TickplexUpstream",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,6 +1,5 @@
 public import NIOCore
 import Synchronization
-import TickplexCore
 public import TickplexRedis
 
 /// One encoded event on its way out: the stream's last value (when it has state), the bus message, and a closed

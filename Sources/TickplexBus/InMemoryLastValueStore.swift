@@ -1,6 +1,6 @@
 public import NIOCore
 import Synchronization
-import TickplexCore
+import TickplexModel
 
 /// The last-value store of a single node without Redis.
 public final class InMemoryLastValueStore: LastValueStore {

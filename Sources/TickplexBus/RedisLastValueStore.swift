@@ -1,5 +1,5 @@
 public import NIOCore
-import TickplexCore
+import TickplexModel
 public import TickplexRedis
 
 /// Last values in Redis: `SET key value PX ttl`; the value stays the plain encoded event so that other tools can

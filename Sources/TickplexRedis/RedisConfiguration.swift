@@ -1,4 +1,5 @@
-public import TickplexCore
+public import TickplexConfig
+public import TickplexModel
 
 /// Where and how to reach Redis.
 public struct RedisConfiguration: Sendable {

@@ -1,5 +1,6 @@
 public import Synchronization
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexVenues
 
 /// What the node may ask of the exchanges, whatever its clients do: connection attempts per 5 minutes per budget

@@ -3,7 +3,8 @@ import Logging
 import NIOCore
 import NIOWebSocket
 import Synchronization
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexVenues
 
 enum UpstreamError: Error, CustomStringConvertible {

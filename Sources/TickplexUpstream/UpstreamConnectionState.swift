@@ -1,4 +1,4 @@
-import TickplexCore
+import TickplexModel
 import TickplexVenues
 
 /// What an upstream connection sends or does, decided by `UpstreamConnectionState` and carried out by its actor.

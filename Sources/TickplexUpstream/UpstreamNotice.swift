@@ -1,5 +1,5 @@
 import Synchronization
-public import TickplexCore
+public import TickplexModel
 
 /// What the upstream side tells its owner (the hub): data, per-stream refusals, connection state.
 public enum UpstreamNotice: Sendable, Equatable {

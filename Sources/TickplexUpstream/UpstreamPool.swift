@@ -1,7 +1,8 @@
 import Foundation
 public import Logging
 public import ServiceLifecycle
-public import TickplexCore
+public import TickplexConfig
+public import TickplexModel
 public import TickplexVenues
 
 /// All upstream connections of one venue endpoint: reference-counted streams, topics spread over as few

@@ -1,6 +1,7 @@
 public import Logging
 public import ServiceLifecycle
-public import TickplexCore
+public import TickplexConfig
+public import TickplexModel
 
 /// One `UpstreamPool` per venue endpoint, built from configuration; a pool opens connections only once a stream
 /// of its venue is wanted. Runs every pool as one service.

@@ -3,7 +3,8 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 
 /// Opens the WebSocket to an exchange on SwiftNIO directly. The connection sees every frame (pings and pongs
 /// included: the heartbeat and the silence watchdog need them, and the pongs we send count against Binance's

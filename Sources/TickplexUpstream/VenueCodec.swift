@@ -1,4 +1,4 @@
-public import TickplexCore
+public import TickplexModel
 public import TickplexVenues
 
 /// The venue-specific half of an upstream connection: topic names, request framing, decoding, heartbeat.
@@ -43,11 +43,12 @@ public struct VenueCodec: Sendable {
         }
     }
 
-    /// Requests a connection may send per 1.5 s: Binance allows 5 inbound messages per second, counted on arrival and
-    /// including the pongs that answer its pings. Requests use 3 of them, and the longer window absorbs up to 500 ms
-    /// of delivery jitter that can bunch frames together on the exchange's side.
+    /// Frames a connection may send per 1.5 s: Binance allows 5 inbound messages per second, counted on arrival,
+    /// pings and pongs included. Every frame we send (requests, our pings, the pongs that answer Binance's pings)
+    /// passes this one limit; 4 per 1.5 s keeps any one-second window at 4 even when up to 250 ms of delivery
+    /// jitter bunches frames together on the exchange's side.
     public var maxRequestsPerWindow: (count: Int, windowMs: Int64)? {
-        if case .binance = kind { return (BinanceAdapter.maxMessagesPerSecond - 2, 1500) }
+        if case .binance = kind { return (BinanceAdapter.maxMessagesPerSecond - 1, 1500) }
         return nil
     }
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import TickplexCore
+import TickplexModel
 import TickplexVenues
 
 /// Decode throughput of the venue adapters on recorded frames, one core (one thread, no I/O).

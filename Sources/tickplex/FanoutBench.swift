@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
-import TickplexCore
+import TickplexModel
 import TickplexSimulator
 
 /// Fan-out of one hot stream to many WebSocket clients, end to end on loopback: the simulator (in this process)

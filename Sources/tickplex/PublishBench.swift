@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import NIOCore
 import TickplexBus
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexRedis
 import TickplexServer
 import TickplexUpstream

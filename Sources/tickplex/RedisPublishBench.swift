@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexRedis
 
 /// Pipelined PUBLISH throughput of `RedisClient`, comparable with

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
-import TickplexCore
+import TickplexConfig
 import TickplexServer
 import TickplexSimulator
 

@@ -1,7 +1,8 @@
 import Logging
 import NIOCore
 import TickplexBus
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexRedis
 import TickplexTestSupport
 

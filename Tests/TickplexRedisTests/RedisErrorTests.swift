@@ -1,7 +1,8 @@
 import NIOCore
 import NIOPosix
 import Testing
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexTestSupport
 
 @testable import TickplexRedis

@@ -1,6 +1,6 @@
 import NIOCore
 import Testing
-import TickplexCore
+import TickplexConfig
 import TickplexTestSupport
 
 @testable import TickplexRedis

@@ -1,7 +1,8 @@
 import Logging
 import NIOCore
 import Synchronization
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexTestSupport
 
 @testable import TickplexRedis

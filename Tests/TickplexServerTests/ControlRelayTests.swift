@@ -1,7 +1,7 @@
 import Logging
 import Synchronization
 import Testing
-import TickplexCore
+import TickplexModel
 import TickplexTestSupport
 import TickplexUpstream
 

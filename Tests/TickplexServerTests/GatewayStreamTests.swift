@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-import TickplexCore
+import TickplexModel
 import TickplexSimulator
 import TickplexTestSupport
 

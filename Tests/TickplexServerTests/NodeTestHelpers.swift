@@ -4,7 +4,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 import Testing
-import TickplexCore
+import TickplexConfig
 import TickplexServer
 import TickplexSimulator
 import TickplexTestSupport

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import TickplexCore
 import TickplexTestSupport
 
 @Suite("The tickplex binary: start-up, configuration errors, signals")

@@ -3,7 +3,8 @@ import HTTPTypes
 import NIOCore
 import Testing
 import TickplexBus
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexServer
 import TickplexSimulator
 import TickplexTestSupport

@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import Testing
 import TickplexBus
-import TickplexCore
+import TickplexModel
 import TickplexServer
 import TickplexSimulator
 import TickplexTestSupport

@@ -1,5 +1,6 @@
 import Testing
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexServer
 
 /// The node does not start the simulator; it is handed endpoints, and simulated ones only with UPSTREAM=sim.

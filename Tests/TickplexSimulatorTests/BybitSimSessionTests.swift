@@ -1,5 +1,4 @@
 import Testing
-import TickplexCore
 
 @testable import TickplexSimulator
 

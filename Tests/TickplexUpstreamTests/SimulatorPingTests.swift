@@ -2,7 +2,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import Testing
-import TickplexCore
+import TickplexModel
 import TickplexSimulator
 import TickplexUpstream
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TickplexCore
+import TickplexModel
 import TickplexSimulator
 import TickplexUpstream
 

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexSimulator
 import TickplexUpstream
 

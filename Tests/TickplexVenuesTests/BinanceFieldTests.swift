@@ -1,5 +1,5 @@
 import Testing
-import TickplexCore
+import TickplexModel
 
 @testable import TickplexVenues
 

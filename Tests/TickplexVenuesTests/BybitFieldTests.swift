@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TickplexCore
+import TickplexModel
 
 @testable import TickplexVenues
 

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import TickplexCore
 
 @testable import TickplexVenues
 

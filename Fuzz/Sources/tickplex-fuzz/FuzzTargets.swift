@@ -1,5 +1,6 @@
 import Foundation
-import TickplexCore
+import TickplexModel
+import TickplexProtocol
 import TickplexVenues
 
 /// One libFuzzer binary, several targets: `TICKPLEX_FUZZ_TARGET` picks one (read once, at the first input).

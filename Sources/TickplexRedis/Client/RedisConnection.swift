@@ -2,7 +2,8 @@ public import NIOCore
 public import NIOPosix
 import NIOSSL
 import NIOTLS
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 
 /// One TCP connection to Redis, ready to use: AUTH and SELECT done. Commands pipeline freely; replies come
 /// back in order. Use `RedisClient` or `RedisSubscriber` for connections that survive a Redis restart.

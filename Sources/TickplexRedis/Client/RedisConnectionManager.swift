@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import TickplexCore
+import TickplexModel
 
 /// Keeps one Redis connection alive: connects, pings while idle, reconnects with backoff when it is lost.
 ///

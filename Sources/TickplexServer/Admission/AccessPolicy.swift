@@ -1,5 +1,5 @@
 import Crypto
-import TickplexCore
+import TickplexConfig
 
 /// Who may use the node: API keys for `/ws` and the REST data routes (`AUTH_MODE=apikey`), browser origins for
 /// `/ws` (`ALLOWED_ORIGINS`) and the admin token for `/stats` and `/metrics` (`ADMIN_TOKEN`). `/ready` and

@@ -4,7 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Synchronization
-import TickplexCore
+import TickplexModel
 
 /// The node's one admission table and what it refused, shared by every connection's gate (they run on every event
 /// loop, hence the one lock around a pure table).

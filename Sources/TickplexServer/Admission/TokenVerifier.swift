@@ -1,6 +1,6 @@
 import Foundation
 import JWTKit
-import TickplexCore
+import TickplexModel
 
 /// What a client's JSON Web Token allows (`AUTH_MODE=jwt`): the standard `exp`, and optionally `venues`, `kinds`
 /// and `max_subscriptions`, which narrow what the node's own limits allow.

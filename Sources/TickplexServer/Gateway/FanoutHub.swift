@@ -4,7 +4,7 @@ import Metrics
 import NIOCore
 import Synchronization
 import TickplexBus
-import TickplexCore
+import TickplexModel
 import TickplexUpstream
 import TickplexVenues
 

@@ -7,7 +7,9 @@ import NIOWebSocket
 import ServiceLifecycle
 import Synchronization
 import TickplexBus
-import TickplexCore
+import TickplexConfig
+import TickplexModel
+import TickplexProtocol
 import TickplexUpstream
 import TickplexVenues
 

@@ -1,7 +1,8 @@
 import Hummingbird
 import NIOCore
 import TickplexBus
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 
 /// `GET /v1/klines?symbol=&interval=&from=&to=&limit=&venue=`: closed candles from history, ascending.
 /// `from`/`to` are inclusive bounds on the candle start (ms); `limit` 1…1000, default 500: the earliest candles

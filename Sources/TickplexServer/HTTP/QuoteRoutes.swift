@@ -3,7 +3,8 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import TickplexBus
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexUpstream
 import TickplexVenues
 

@@ -1,5 +1,5 @@
 import Hummingbird
-import TickplexCore
+import TickplexModel
 
 /// A REST parameter that is missing or wrong: 400 naming it, with what is accepted.
 struct BadParameter: Error {

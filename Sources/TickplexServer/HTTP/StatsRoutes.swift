@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import TickplexCore
+import TickplexModel
 import TickplexRedis
 import TickplexUpstream
 

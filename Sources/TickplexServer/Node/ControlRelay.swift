@@ -1,7 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Synchronization
-import TickplexCore
+import TickplexModel
 import TickplexUpstream
 
 /// Refusals and connection states from the upstream pools, on a path of their own: never queued behind market

@@ -4,7 +4,8 @@ import NIOCore
 public import ServiceLifecycle
 import Synchronization
 public import TickplexBus
-public import TickplexCore
+public import TickplexModel
+import TickplexProtocol
 public import TickplexUpstream
 
 /// Drains the upstream notices in arrival order: encodes each event once (Transformer), keeps the stream's last

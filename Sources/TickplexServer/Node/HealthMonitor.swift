@@ -1,5 +1,6 @@
 import Foundation
-import TickplexCore
+import TickplexConfig
+import TickplexModel
 import TickplexRedis
 import TickplexUpstream
 

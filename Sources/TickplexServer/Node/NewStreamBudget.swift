@@ -1,6 +1,6 @@
 import NIOCore
 import Synchronization
-import TickplexCore
+import TickplexProtocol
 
 /// MAX_NEW_STREAMS_PER_CLIENT_PER_MIN: how many streams new to the node each client may cause per minute, so that
 /// subscribe/unsubscribe churn or on-demand quotes cannot walk the exchange's symbol space. One token bucket per

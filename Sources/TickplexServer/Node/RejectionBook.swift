@@ -1,5 +1,5 @@
 import Synchronization
-import TickplexCore
+import TickplexModel
 
 /// The exchange's recent refusals by stream, for REST: a quote for a symbol the exchange just refused is answered
 /// 404 with its words, at once and without asking the exchange again. Bounded: the oldest entries go first.

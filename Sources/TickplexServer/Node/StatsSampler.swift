@@ -1,6 +1,6 @@
 import ServiceLifecycle
 import Synchronization
-import TickplexCore
+import TickplexModel
 
 /// Turns the node's running totals into per-second rates, once a second, for `/stats` and the live page.
 final class StatsSampler: Service, Sendable {

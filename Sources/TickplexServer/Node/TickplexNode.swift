@@ -7,7 +7,8 @@ import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 public import TickplexBus
-public import TickplexCore
+public import TickplexConfig
+import TickplexModel
 public import TickplexRedis
 public import TickplexUpstream
 public import UnixSignals

@@ -1,4 +1,5 @@
-public import TickplexCore
+public import TickplexConfig
+public import TickplexModel
 
 /// Where a node's upstream connections go. The node does not start a simulator itself: with `UPSTREAM=sim` the
 /// `serve` command starts one on loopback and hands its endpoints in, marked simulated, so that what the node says

@@ -1,4 +1,4 @@
-import TickplexCore
+import TickplexModel
 
 /// Generates Binance market-stream payloads (the raw event object; the connection wraps it for `/stream`).
 public struct BinanceSimFeed: Sendable {

@@ -1,4 +1,4 @@
-import TickplexCore
+import TickplexModel
 import TickplexVenues
 
 /// Generates the data frames of one simulated Bybit connection, in the field layout of the recorded frames:

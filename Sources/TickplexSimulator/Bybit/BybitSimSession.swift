@@ -1,5 +1,5 @@
 import Foundation
-import TickplexCore
+import TickplexModel
 import TickplexVenues
 
 /// The control protocol of one simulated Bybit V5 public connection, as a pure state machine: a client text frame

@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import Synchronization
-import TickplexCore
+import TickplexModel
 import TickplexVenues
 
 /// The built-in exchange simulator: a WebSocket server on loopback that speaks Bybit V5 public

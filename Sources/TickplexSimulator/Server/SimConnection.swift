@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 import NIOWebSocket
-import TickplexCore
+import TickplexModel
 import TickplexVenues
 
 /// One simulated exchange connection: answers the control protocol, streams data for what is subscribed,

@@ -1,4 +1,4 @@
-public import TickplexCore
+public import TickplexModel
 
 /// Decodes Binance spot and USD-M market-stream frames (raw `/ws` or combined `/stream`) into normalized events,
 /// and frames live SUBSCRIBE/UNSUBSCRIBE requests.

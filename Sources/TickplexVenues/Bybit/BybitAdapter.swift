@@ -1,4 +1,4 @@
-public import TickplexCore
+public import TickplexModel
 
 /// Decodes Bybit V5 public frames of one connection (one category) into normalized events, and frames its
 /// requests. Holds the per-topic state that decoding needs: merged linear/inverse tickers and local books.

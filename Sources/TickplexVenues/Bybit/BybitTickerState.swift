@@ -1,4 +1,4 @@
-import TickplexCore
+import TickplexModel
 
 /// The merged state of one Bybit ticker topic, kept as the raw field texts that the normalized ticker needs.
 ///

@@ -1,4 +1,4 @@
-public import TickplexCore
+public import TickplexModel
 
 /// StreamKey ↔ Bybit V5 topic names.
 public enum BybitTopics {

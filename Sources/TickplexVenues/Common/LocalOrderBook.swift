@@ -1,4 +1,4 @@
-public import TickplexCore
+public import TickplexModel
 
 /// A local order book kept from a snapshot and deltas: size zero deletes a level, a new price inserts one, an
 /// existing price replaces its size, a snapshot resets everything. Levels stay sorted (bids descending, asks

@@ -1,4 +1,4 @@
-public import TickplexCore
+public import TickplexModel
 
 /// A frame an exchange sent that is not what the adapter expects; counted and logged, never a crash.
 public struct VenueDecodeError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-public import TickplexCore
+public import TickplexModel
 
 /// The upstream side of reference counting for one venue: which streams are wanted, by how many local
 /// subscribers, which exchange topic each needs, and when an unwanted topic may really be unsubscribed

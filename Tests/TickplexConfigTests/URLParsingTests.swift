@@ -1,6 +1,6 @@
 import Testing
 
-@testable import TickplexCore
+@testable import TickplexConfig
 
 @Suite("REDIS_URL and upstream URL parsing")
 struct URLParsingTests {

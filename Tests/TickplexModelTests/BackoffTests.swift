@@ -1,6 +1,6 @@
 import Testing
 
-@testable import TickplexCore
+@testable import TickplexModel
 
 @Suite("Exponential backoff with jitter")
 struct BackoffTests {

@@ -1,6 +1,7 @@
 import Testing
+import TickplexModel
 
-@testable import TickplexCore
+@testable import TickplexProtocol
 
 @Suite("Client stream arguments: grammar, aliases, reasons")
 struct StreamArgumentTests {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import TickplexModel
 
-@testable import TickplexCore
+@testable import TickplexProtocol
 
 @Suite("Transformer: branded JSON, encoded once")
 struct TransformerTests {

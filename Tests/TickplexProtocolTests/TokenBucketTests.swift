@@ -1,6 +1,6 @@
 import Testing
 
-@testable import TickplexCore
+@testable import TickplexProtocol
 
 @Suite("Token bucket (pure)")
 struct TokenBucketTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import TickplexCore
+@testable import TickplexConfig
 
 @Suite(".env files")
 struct DotEnvTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TickplexTestSupport
 
-@testable import TickplexCore
+@testable import TickplexModel
 
 @Suite("JSON parser")
 struct JSONParserTests {

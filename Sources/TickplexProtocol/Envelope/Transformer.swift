@@ -1,3 +1,5 @@
+public import TickplexModel
+
 /// One event encoded in the branded schema, ready to publish: the same bytes go to every subscriber.
 public struct EncodedEvent: Sendable, Equatable {
     public var key: StreamKey

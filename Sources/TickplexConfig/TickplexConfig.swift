@@ -1,3 +1,5 @@
+public import TickplexModel
+
 /// Everything Tickplex reads from its environment (and an optional `.env`), validated.
 ///
 /// The variable names are the contract of DESIGN.md; `ConfigLoader` turns an environment into this value or

@@ -1,3 +1,5 @@
+public import TickplexModel
+
 /// Parses client stream arguments (the wire contract's grammar):
 ///
 ///     arg = kind ":" [interval ":" | depth ":"] SYMBOL ["@" venue]

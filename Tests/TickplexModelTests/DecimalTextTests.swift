@@ -1,6 +1,6 @@
 import Testing
 
-@testable import TickplexCore
+@testable import TickplexModel
 
 @Suite("Decimal strings, exactly")
 struct DecimalTextTests {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import TickplexCore
+@testable import TickplexConfig
 
 /// One bad value per case: the variable, the value and the allowed form appear in the error.
 struct BadValue: Sendable, CustomTestStringConvertible {

@@ -1,3 +1,5 @@
+public import TickplexModel
+
 /// The client side of the wire contract for one WebSocket connection, as a pure state machine: a client frame
 /// in, reply frames and subscription actions out. The gateway carries out the actions and writes the replies.
 public struct ClientSession: Sendable {

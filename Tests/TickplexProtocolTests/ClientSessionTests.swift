@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import TickplexModel
 
-@testable import TickplexCore
+@testable import TickplexProtocol
 
 @Suite("Client protocol session (pure)")
 struct ClientSessionTests {

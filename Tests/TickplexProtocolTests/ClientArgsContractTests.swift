@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import TickplexModel
 
-@testable import TickplexCore
+@testable import TickplexProtocol
 
 @Suite("Client contract: args missing, empty, not a list or holding a non-string → INVALID_ARGS")
 struct ClientArgsContractTests {

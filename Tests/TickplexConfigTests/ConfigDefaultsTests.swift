@@ -1,6 +1,7 @@
 import Testing
+import TickplexModel
 
-@testable import TickplexCore
+@testable import TickplexConfig
 
 @Suite("Configuration defaults")
 struct ConfigDefaultsTests {
