@@ -45,7 +45,10 @@ struct StreamArgumentTests {
             ("kline:BTCUSDT", "a kline needs an interval"),
             ("book:0:BTCUSDT", "must be a number from 1 to 1000"),
             ("book:x:BTCUSDT", "must be a number from 1 to 1000"),
-            ("ticker:BTC-USDT", "must be 1-30 letters and digits"),
+            ("ticker:BTC/USDT", "must be 1-30 letters and digits, with - or _ inside"),
+            ("ticker:-BTC", "must be 1-30 letters and digits, with - or _ inside"),
+            ("ticker:BTC_", "must be 1-30 letters and digits, with - or _ inside"),
+            ("ticker:BTC USDT", "must be 1-30 letters and digits, with - or _ inside"),
             ("ticker:a:b:c", "ticker takes the form ticker:SYMBOL[@venue]"),
         ])
     func rejected(_ input: String, _ fragment: String) {
@@ -54,5 +57,21 @@ struct StreamArgumentTests {
             return
         }
         #expect(rejection.reason.contains(fragment), "\(input): \(rejection.reason)")
+    }
+
+    @Test(
+        "dated futures and delivery contracts: - and _ inside a symbol are accepted, upper-cased",
+        arguments: [
+            ("ticker:btc-26dec25", StreamKey.ticker("BTC-26DEC25")),
+            ("trade:BTC-26DEC25@bybit.linear", StreamKey.trade("BTC-26DEC25")),
+            ("book:50:BTCUSDT_250627@binance.usdm", StreamKey.book("BTCUSDT_250627", depth: 50, .binanceUSDM)),
+            ("kline:1h:ETH-27MAR26@bybit.inverse", StreamKey.kline(.h1, "ETH-27MAR26", .bybitInverse)),
+        ])
+    func datedSymbols(_ input: String, _ expected: StreamKey) {
+        guard case .success(let key) = parse(input) else {
+            Issue.record("\(input) was refused")
+            return
+        }
+        #expect(key == expected)
     }
 }

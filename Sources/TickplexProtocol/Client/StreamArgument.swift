@@ -75,6 +75,14 @@ public enum StreamArgument {
         }
     }
 
+    /// What the venues list: letters and digits, and `-` / `_` between them (Bybit dated futures `BTC-26DEC25`,
+    /// Binance delivery contracts `BTCUSDT_250627`).
+    static func isSymbol(_ symbol: String) -> Bool {
+        guard let first = symbol.first, let last = symbol.last else { return false }
+        func alnum(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) }
+        return alnum(first) && alnum(last) && symbol.allSatisfy { alnum($0) || $0 == "-" || $0 == "_" }
+    }
+
     private static func symbolAndVenue(_ text: String, defaultVenue: Venue) -> Result<
         (symbol: String, venue: Venue), Rejection
     > {
@@ -90,9 +98,11 @@ public enum StreamArgument {
         }
         let symbol = symbolPart.uppercased()
         guard !symbol.isEmpty else { return .failure(.init("the symbol is empty; e.g. ticker:BTCUSDT")) }
-        guard symbol.count <= maxSymbolLength, symbol.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+        guard symbol.count <= maxSymbolLength, isSymbol(symbol) else {
             return .failure(
-                .init("symbol \"\(symbolPart)\" must be 1-\(maxSymbolLength) letters and digits, e.g. BTCUSDT"))
+                .init(
+                    "symbol \"\(symbolPart)\" must be 1-\(maxSymbolLength) letters and digits, with - or _ inside "
+                        + "(BTCUSDT, BTC-26DEC25, BTCUSDT_250627)"))
         }
         return .success((symbol, venue))
     }

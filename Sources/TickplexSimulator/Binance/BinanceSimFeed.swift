@@ -12,8 +12,10 @@ public struct BinanceSimFeed: Sendable {
     public static func symbol(of stream: String) -> String? {
         guard let at = stream.firstIndex(of: "@") else { return nil }
         let symbol = stream[..<at]
-        // Stream names carry lower-case letters and digits only; anything else is an invalid stream.
-        guard !symbol.isEmpty, symbol.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber) }) else { return nil }
+        // Stream names carry lower-case letters, digits and `_` (delivery contracts); anything else is an invalid
+        // stream.
+        guard !symbol.isEmpty, symbol.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") })
+        else { return nil }
         return symbol.uppercased()
     }
 

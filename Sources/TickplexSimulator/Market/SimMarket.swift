@@ -36,6 +36,8 @@ public struct SimMarket: Sendable {
     public static let defaultPrices: [String: String] = [
         "BTCUSDT": "65114.30", "ETHUSDT": "1922.43", "SOLUSDT": "148.215", "DOGEUSDT": "0.12345",
         "XRPUSDT": "0.5149", "BNBUSDT": "580.10",
+        // Dated contracts, named as the venues name them: a Bybit future and a Binance quarterly.
+        "BTC-26DEC25": "65302.5", "BTCUSDT_250627": "65411.2",
     ]
 
     public var symbols: Set<String> { Set(instruments.keys) }
