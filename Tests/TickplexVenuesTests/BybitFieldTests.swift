@@ -224,3 +224,31 @@ struct BybitFieldTests {
         #expect(BybitTopics.parse(topic: "kline.240.ETHUSDT") == .init(kind: .kline, symbol: "ETHUSDT", interval: .h4))
     }
 }
+
+@Suite("Bybit books: u == 1 is a service restart, overwrite")
+struct BybitBookRestartTests {
+    @Test("a delta with u == 1 replaces the whole book instead of counting as a gap; deltas continue from it")
+    func restartOverwrites() throws {
+        var a = BybitAdapter(category: .linear)
+        func frame(_ type: String, _ u: Int, bids: String, asks: String) -> String {
+            #"{"topic":"orderbook.50.BTCUSDT","ts":1,"type":"\#(type)","data":{"s":"BTCUSDT","b":\#(bids),"a":\#(asks),"u":\#(u),"seq":1},"cts":1}"#
+        }
+        _ = try a.decode(
+            frame("snapshot", 500, bids: #"[["100","1"],["99","2"]]"#, asks: #"[["101","1"]]"#), receivedAt: 1)
+        _ = try a.decode(frame("delta", 501, bids: #"[["98","3"]]"#, asks: "[]"), receivedAt: 1)
+        let restart = try a.decode(frame("delta", 1, bids: #"[["200","5"]]"#, asks: #"[["201","6"]]"#), receivedAt: 2)
+        guard case .event(let e) = try #require(restart.first), case .book(let book) = e.payload else {
+            Issue.record("expected a book event, got \(restart)")
+            return
+        }
+        #expect(book.bids == [.init(price: "200", size: "5")], "the old levels are gone")
+        #expect(book.asks == [.init(price: "201", size: "6")])
+        #expect(book.updateId == 1)
+        let next = try a.decode(frame("delta", 2, bids: #"[["199","1"]]"#, asks: "[]"), receivedAt: 3)
+        guard case .event(let e2) = try #require(next.first), case .book(let b2) = e2.payload else {
+            Issue.record("expected a book event after the restart, got \(next)")
+            return
+        }
+        #expect(b2.bids.map(\.price) == ["200", "199"])
+    }
+}

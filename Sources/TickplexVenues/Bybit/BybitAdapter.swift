@@ -227,7 +227,9 @@ public struct BybitAdapter: Sendable {
         let asks = try data.priceLevels("a")
         let u = try data.requiredInt("u")
         var book = books[topic] ?? LocalOrderBook()
-        if type == "snapshot" {
+        // `u == 1`: the exchange's book service restarted and this message is a whole book, whatever its type says
+        // (Bybit: "overwrite").
+        if type == "snapshot" || u == 1 {
             try book.reset(bids: bids, asks: asks, updateId: u)
             awaitingSnapshot.remove(topic)
         } else {
