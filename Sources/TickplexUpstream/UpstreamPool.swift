@@ -65,6 +65,10 @@ public actor UpstreamPool: Service {
         for action in table.acquire(key, topic: topic, now: Self.nowMs()) {
             if case .subscribe(let t) = action { place(t) }
         }
+        // Keys kept publishing through the topic's linger stop now that the topic is wanted again by others.
+        for lingering in keyMap.keys(topic) where table.count(of: lingering, topic: topic) == 0 {
+            keyMap.remove(lingering, topic: topic)
+        }
         return .success(topic)
     }
 
@@ -74,11 +78,16 @@ public actor UpstreamPool: Service {
         return table.contains(topic: topic)
     }
 
-    /// One fewer subscriber; the upstream unsubscribe waits for the linger.
+    /// One fewer subscriber; the upstream unsubscribe waits for the linger. While a topic lingers its events are
+    /// still decoded, stored and published (only the fan-out is idle), so the last value stays fresh for a quote
+    /// or a client coming back; its keys leave the map when the topic is unsubscribed. A key whose topic other keys
+    /// still want (another book depth) stops at once.
     public func release(_ key: StreamKey) {
         guard case .success(let topic) = codec.topic(for: key) else { return }
         table.release(key, topic: topic, now: Self.nowMs())
-        if table.count(of: key, topic: topic) == 0 { keyMap.remove(key, topic: topic) }
+        if table.count(of: key, topic: topic) == 0 && !table.isLingering(topic: topic) {
+            keyMap.remove(key, topic: topic)
+        }
         scheduleExpiry()
     }
 

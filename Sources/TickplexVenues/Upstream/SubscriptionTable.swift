@@ -70,6 +70,9 @@ public struct SubscriptionTable: Sendable {
 
     public func count(of key: StreamKey, topic: String) -> Int { topics[topic]?.keys[key] ?? 0 }
 
+    /// Whether the topic is carried only for its linger (no subscriber left).
+    public func isLingering(topic: String) -> Bool { topics[topic]?.idleSince != nil }
+
     /// The earliest time `expire` has something to do.
     public var nextExpiry: Int64? {
         topics.values.compactMap { $0.idleSince.map { $0 + lingerMs } }.min()
