@@ -42,13 +42,17 @@ actor UpstreamConnection {
     private let budgets: UpstreamBudgets
     private let logger: Logger
     private let keyMap: TopicKeyMap
+    private let tickerMerge: SharedTickerMerge
     private let onNotice: @Sendable (UpstreamNotice) -> Void
     private let onRejected: @Sendable ([String], String) async -> Void
     /// Framing and limits of the venue (stateless parts; each session decodes with its own copy).
     private let codec: VenueCodec
 
     private var state: UpstreamConnectionState
+    /// Subscribe and unsubscribe requests, in order.
     private var outbox: AsyncStream<UpstreamOutbound>.Continuation?
+    /// Heartbeat frames: our pings (JSON or frame) and the pongs the exchange's pings ask for.
+    private var controlOutbox: AsyncStream<UpstreamOutbound>.Continuation?
     /// Ends the live session (heartbeat verdict or stop): the session's task group watches it.
     private var endSession: AsyncStream<String>.Continuation?
     private var runTask: Task<Void, Never>?
@@ -58,7 +62,7 @@ actor UpstreamConnection {
 
     init(
         id: Int, venue: Venue, route: String, baseURL: WebSocketURL, timing: UpstreamTiming,
-        budgets: UpstreamBudgets, logger: Logger, keyMap: TopicKeyMap,
+        budgets: UpstreamBudgets, logger: Logger, keyMap: TopicKeyMap, tickerMerge: SharedTickerMerge,
         onNotice: @escaping @Sendable (UpstreamNotice) -> Void,
         onRejected: @escaping @Sendable ([String], String) async -> Void
     ) {
@@ -70,6 +74,7 @@ actor UpstreamConnection {
         self.budgets = budgets
         self.logger = logger
         self.keyMap = keyMap
+        self.tickerMerge = tickerMerge
         self.onNotice = onNotice
         self.onRejected = onRejected
         self.codec = VenueCodec(venue: venue)
@@ -138,7 +143,8 @@ actor UpstreamConnection {
         for action in actions {
             switch action {
             case .sendText(let text): outbox?.yield(.text(text))
-            case .sendPing(let payload): outbox?.yield(.ping(payload))
+            case .sendJSONPing(let text): controlOutbox?.yield(.text(text))
+            case .sendPing(let payload): controlOutbox?.yield(.ping(payload))
             case .status(let s): onNotice(.status(venue: venue, connection: id, state: s))
             case .rejected(let topics, let reason):
                 logger.warning("upstream \(venue.rawValue)#\(id): refused \(topics): \(reason)")
@@ -185,6 +191,8 @@ actor UpstreamConnection {
             }
             outbox?.finish()
             outbox = nil
+            controlOutbox?.finish()
+            controlOutbox = nil
             endSession = nil
             let (actions, retryAfter) = state.sessionEnded(now: UpstreamPool.nowMs())
             perform(actions)
@@ -194,10 +202,11 @@ actor UpstreamConnection {
     }
 
     private func opened(
-        _ frames: AsyncStream<UpstreamOutbound>.Continuation, _ ends: AsyncStream<String>.Continuation,
-        inURL: [String]
+        _ frames: AsyncStream<UpstreamOutbound>.Continuation, _ controls: AsyncStream<UpstreamOutbound>.Continuation,
+        _ ends: AsyncStream<String>.Continuation, inURL: [String]
     ) {
         outbox = frames
+        controlOutbox = controls
         endSession = ends
         lastFrameAt.store(UpstreamPool.nowMs(), ordering: .relaxed)
         perform(state.sessionOpened(inURL: inURL, now: UpstreamPool.nowMs()))
@@ -211,28 +220,37 @@ actor UpstreamConnection {
         perform(state.heartbeat(now: UpstreamPool.nowMs(), lastFrameAt: lastFrameAt.load(ordering: .relaxed)))
     }
 
-    private func enqueue(_ frame: UpstreamOutbound) { outbox?.yield(frame) }
+    private func enqueueControl(_ frame: UpstreamOutbound) { controlOutbox?.yield(frame) }
 
     /// Runs one connected session until it fails, the heartbeat ends it or the connection stops; the caller
     /// reconnects.
     private func session(_ channel: UpstreamSocket.Channel, inURL: [String]) async throws {
         let (frames, frameInput) = AsyncStream.makeStream(of: UpstreamOutbound.self)
+        let (controls, controlInput) = AsyncStream.makeStream(of: UpstreamOutbound.self)
         let (ends, endInput) = AsyncStream.makeStream(of: String.self)
-        opened(frameInput, endInput, inURL: inURL)
+        opened(frameInput, controlInput, endInput, inURL: inURL)
         let limit = codec.maxRequestsPerWindow
         try await channel.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: Void.self) { group in
+                // Everything we send counts against the venue's message budget, pongs and pings included. Two
+                // writers share it: heartbeat frames (ours and the pongs the exchange asks for) may use all of it,
+                // requests leave one place free, so a pong never waits behind a queue of subscribe requests.
+                let budget = limit.map { SendBudget(limit: $0.count, windowMs: $0.windowMs) }
                 group.addTask {
-                    // Everything we send, pongs and pings included, within the venue's message budget.
-                    var limiter = limit.map { SendRateLimiter(limit: $0.count, windowMs: $0.windowMs) }
                     for await frame in frames {
-                        if var l = limiter {
-                            let now = Self.nowMs()
-                            let next = l.nextAllowed(now: now)
-                            if next > now { try await Task.sleep(for: .milliseconds(next - now)) }
-                            l.record(now: Self.nowMs())
-                            limiter = l
+                        try await budget?.take(share: (budget?.limit ?? 1) - 1)
+                        if case .text(let text) = frame {
+                            try await outbound.write(UpstreamSocket.frame(.text, ByteBuffer(string: text)))
                         }
+                    }
+                    // Stopped: what was queued is out; say goodbye.
+                    var close = ByteBuffer()
+                    close.write(webSocketErrorCode: .normalClosure)
+                    try? await outbound.write(UpstreamSocket.frame(.connectionClose, close))
+                }
+                group.addTask {
+                    for await frame in controls {
+                        try await budget?.take(share: budget?.limit ?? 1)
                         switch frame {
                         case .text(let text):
                             try await outbound.write(UpstreamSocket.frame(.text, ByteBuffer(string: text)))
@@ -240,10 +258,6 @@ actor UpstreamConnection {
                         case .pong(let p): try await outbound.write(UpstreamSocket.frame(.pong, p))
                         }
                     }
-                    // Stopped: what was queued is out; say goodbye.
-                    var close = ByteBuffer()
-                    close.write(webSocketErrorCode: .normalClosure)
-                    try? await outbound.write(UpstreamSocket.frame(.connectionClose, close))
                 }
                 group.addTask {
                     // The heartbeat wakes when the state says something is due, not on a fixed tick.
@@ -287,7 +301,7 @@ actor UpstreamConnection {
             let text: String
             switch frame.opcode {
             case .ping:
-                await enqueue(.pong(frame.unmaskedData))
+                await enqueueControl(.pong(frame.unmaskedData))
                 continue
             case .pong:
                 await pongReceived()
@@ -331,7 +345,14 @@ actor UpstreamConnection {
         guard case .success(let topic) = codec.topic(for: event.key) else { return }
         let keys = keyMap.keys(topic)
         guard !keys.isEmpty else { return }
-        for key in keys {
+        var event = event
+        if venue == .binanceUSDM, case .ticker(let part) = event.payload {
+            guard let merged = tickerMerge.apply(part, exchangeTime: event.exchangeTime) else { return }
+            event.payload = .ticker(merged)
+        }
+        // A topic can serve keys of several kinds (a USD-M book ticker feeds book:1 and the merged ticker): each
+        // event goes to the keys of its own kind.
+        for key in keys where key.kind == event.key.kind {
             var e = event
             e.key = key
             if case .book(var book) = e.payload, let depth = key.depth,

@@ -3,8 +3,10 @@ import TickplexVenues
 
 /// What an upstream connection sends or does, decided by `UpstreamConnectionState` and carried out by its actor.
 enum UpstreamAction: Equatable, Sendable {
-    /// A subscribe/unsubscribe request or a JSON ping.
+    /// A subscribe/unsubscribe request.
     case sendText(String)
+    /// Our JSON heartbeat (Bybit's `{"op":"ping"}`): sent ahead of queued requests.
+    case sendJSONPing(String)
     /// A WebSocket ping frame (Binance: our own heartbeat, inside the 5 messages/s budget).
     case sendPing([UInt8])
     /// Tell the node's clients how this connection is (`live`, `reconnecting`).
@@ -222,7 +224,7 @@ struct UpstreamConnectionState: Sendable {
         if nextPingAt <= now { nextPingAt = now + liveness.intervalMs }
         if awaitingPongSince == nil { awaitingPongSince = now }
         switch liveness.ping {
-        case .json(let text): return [.sendText(text)]
+        case .json(let text): return [.sendJSONPing(text)]
         case .frame: return [.sendPing(Array("tickplex".utf8))]
         }
     }
@@ -244,8 +246,12 @@ struct UpstreamConnectionState: Sendable {
                 requestId: requestId, success: success, message: message), request.op == "subscribe"
         else { return [] }
         if rejected.isEmpty {
-            // Nobody named: one request per topic finds which one the exchange refuses.
-            return retry.filter { wantedSet.contains($0) }.flatMap { requests(subscribe: true, [$0]) }
+            // Nobody named (Binance refuses a whole request without saying which stream): the request is split in
+            // halves, again on each failing half, so k bad topics among n cost about 2k·log2(n) requests, not n.
+            let again = retry.filter { wantedSet.contains($0) }
+            guard again.count > 1 else { return again.isEmpty ? [] : requests(subscribe: true, again) }
+            let half = again.count / 2
+            return requests(subscribe: true, Array(again[..<half])) + requests(subscribe: true, Array(again[half...]))
         }
         let refused = Set(rejected)
         wantedSet.subtract(refused)

@@ -1,5 +1,6 @@
 import Synchronization
 public import TickplexModel
+import TickplexVenues
 
 /// What the upstream side tells its owner (the hub): data, per-stream refusals, connection state.
 public enum UpstreamNotice: Sendable, Equatable {
@@ -46,4 +47,14 @@ final class TopicKeyMap: Sendable {
     func removeTopic(_ topic: String) { map.withLock { $0[topic] = nil } }
 
     func keys(_ topic: String) -> Set<StreamKey> { map.withLock { $0[topic] ?? [] } }
+}
+
+/// The USD-M ticker merge of one pool, shared by its connections (the three parts ride different connections):
+/// one lock around a pure `TickerMerge`, taken once per ticker part.
+final class SharedTickerMerge: Sendable {
+    private let merge = Mutex(TickerMerge())
+    func apply(_ part: Ticker, exchangeTime: Int64) -> Ticker? {
+        merge.withLock { $0.apply(part, exchangeTime: exchangeTime) }
+    }
+    func forget(_ symbol: String) { merge.withLock { $0.forget(symbol) } }
 }

@@ -24,6 +24,8 @@ public actor UpstreamPool: Service {
     private let codec: VenueCodec
     private var table: SubscriptionTable
     private let keyMap = TopicKeyMap()
+    /// USD-M tickers merged across the connections that carry their parts.
+    private let tickerMerge = SharedTickerMerge()
     private var slots: [Int: Slot] = [:]
     private var nextSlot = 1
     /// Topic → its slot.
@@ -45,37 +47,45 @@ public actor UpstreamPool: Service {
     }
 
     /// One more local subscriber of `key`. Fails at once when the venue cannot serve it (the reason says why);
-    /// a refusal by the exchange itself arrives later as `.rejected`.
+    /// a refusal by the exchange itself arrives later as `.rejected`. A key may need several topics (a USD-M ticker
+    /// merges three); they are held together and the first is returned.
     @discardableResult
     public func ensureSubscribed(_ key: StreamKey) -> Result<String, VenueRejection> {
-        let topic: String
-        switch codec.topic(for: key) {
+        let topics: [String]
+        switch codec.topics(for: key) {
         case .failure(let rejection): return .failure(rejection)
-        case .success(let t): topic = t
+        case .success(let t): topics = t
         }
         // A topic new to the node takes a place under MAX_UPSTREAM_STREAMS (returned when it is unsubscribed or
-        // refused); one already carried, even lingering, costs the exchange nothing.
-        if !table.contains(topic: topic) && !budgets.takeStream() {
+        // refused); one already carried, even lingering, costs the exchange nothing. All or none.
+        let new = topics.filter { !table.contains(topic: $0) }
+        var taken = 0
+        while taken < new.count, budgets.takeStream() { taken += 1 }
+        guard taken == new.count else {
+            for _ in 0..<taken { budgets.returnStream() }
             return .failure(
                 VenueRejection(
                     "this node already holds its maximum of \(budgets.limits.maxStreams) upstream streams "
                         + "(MAX_UPSTREAM_STREAMS); try again when others are released"))
         }
-        keyMap.add(key, topic: topic)
-        for action in table.acquire(key, topic: topic, now: Self.nowMs()) {
-            if case .subscribe(let t) = action { place(t) }
+        for topic in topics {
+            keyMap.add(key, topic: topic)
+            for action in table.acquire(key, topic: topic, now: Self.nowMs()) {
+                if case .subscribe(let t) = action { place(t) }
+            }
+            // Keys kept publishing through the topic's linger stop now that the topic is wanted again by others.
+            for lingering in keyMap.keys(topic) where table.count(of: lingering, topic: topic) == 0 {
+                keyMap.remove(lingering, topic: topic)
+            }
         }
-        // Keys kept publishing through the topic's linger stop now that the topic is wanted again by others.
-        for lingering in keyMap.keys(topic) where table.count(of: lingering, topic: topic) == 0 {
-            keyMap.remove(lingering, topic: topic)
-        }
-        return .success(topic)
+        return .success(topics[0])
     }
 
-    /// Whether the node carries `key`'s topic now (wanted or lingering): subscribing it costs the exchange nothing.
+    /// Whether the node carries all of `key`'s topics now (wanted or lingering): subscribing it costs the exchange
+    /// nothing.
     public func carries(_ key: StreamKey) -> Bool {
-        guard case .success(let topic) = codec.topic(for: key) else { return false }
-        return table.contains(topic: topic)
+        guard case .success(let topics) = codec.topics(for: key) else { return false }
+        return topics.allSatisfy { table.contains(topic: $0) }
     }
 
     /// One fewer subscriber; the upstream unsubscribe waits for the linger. While a topic lingers its events are
@@ -83,10 +93,13 @@ public actor UpstreamPool: Service {
     /// or a client coming back; its keys leave the map when the topic is unsubscribed. A key whose topic other keys
     /// still want (another book depth) stops at once.
     public func release(_ key: StreamKey) {
-        guard case .success(let topic) = codec.topic(for: key) else { return }
-        table.release(key, topic: topic, now: Self.nowMs())
-        if table.count(of: key, topic: topic) == 0 && !table.isLingering(topic: topic) {
-            keyMap.remove(key, topic: topic)
+        guard case .success(let topics) = codec.topics(for: key) else { return }
+        if key.kind == .ticker, table.count(of: key, topic: topics[0]) <= 1 { tickerMerge.forget(key.symbol) }
+        for topic in topics {
+            table.release(key, topic: topic, now: Self.nowMs())
+            if table.count(of: key, topic: topic) == 0 && !table.isLingering(topic: topic) {
+                keyMap.remove(key, topic: topic)
+            }
         }
         scheduleExpiry()
     }
@@ -155,7 +168,7 @@ public actor UpstreamPool: Service {
         nextSlot += 1
         let connection = UpstreamConnection(
             id: id, venue: venue, route: route, baseURL: baseURL, timing: timing, budgets: budgets, logger: logger,
-            keyMap: keyMap,
+            keyMap: keyMap, tickerMerge: tickerMerge,
             onNotice: onNotice,
             onRejected: { [weak self] topics, reason in await self?.rejected(topics, reason: reason) })
         slots[id] = Slot(connection: connection, route: route)

@@ -29,6 +29,14 @@ public struct VenueCodec: Sendable {
         }
     }
 
+    /// Every upstream topic a key needs (a Binance USD-M ticker merges three); the first is `topic(for:)`.
+    public func topics(for key: StreamKey) -> Result<[String], VenueRejection> {
+        switch kind {
+        case .bybit: BybitTopics.topic(for: key).map { [$0] }
+        case .binance(let a): a.topics(for: key)
+        }
+    }
+
     /// Binance USD-M routes by path; every other venue uses one path.
     public func route(for topic: String) -> String {
         if case .binance(let a) = kind { return a.route(for: topic) }

@@ -39,7 +39,7 @@ struct UpstreamConnectionStateTests {
             now = max(now, wake)
             for action in s.heartbeat(now: now, lastFrameAt: lastFrame) {
                 switch action {
-                case .sendText, .sendPing:
+                case .sendJSONPing, .sendPing:
                     pings.append(now)
                     if pongAfterMs >= 0 { pongDue = now + pongAfterMs }
                 case .endSession(let reason): ends.append(reason)
@@ -71,7 +71,7 @@ struct UpstreamConnectionStateTests {
         var bybit = Self.state(.bybitSpot)
         _ = bybit.attemptStarting()
         _ = bybit.sessionOpened(inURL: [], now: 0)
-        #expect(bybit.heartbeat(now: 20_000, lastFrameAt: 19_000) == [.sendText(#"{"op":"ping"}"#)])
+        #expect(bybit.heartbeat(now: 20_000, lastFrameAt: 19_000) == [.sendJSONPing(#"{"op":"ping"}"#)])
         var binance = Self.state(.binanceSpot)
         _ = binance.attemptStarting()
         _ = binance.sessionOpened(inURL: [], now: 0)
@@ -90,7 +90,7 @@ struct UpstreamConnectionStateTests {
         _ = s.attemptStarting()
         _ = s.sessionOpened(inURL: [], now: 0)
         // Data keeps flowing (so silence is not the cause), but the pong never comes.
-        #expect(s.heartbeat(now: 20_000, lastFrameAt: 20_000) == [.sendText(#"{"op":"ping"}"#)])
+        #expect(s.heartbeat(now: 20_000, lastFrameAt: 20_000) == [.sendJSONPing(#"{"op":"ping"}"#)])
         #expect(s.nextHeartbeatDue(lastFrameAt: 29_000) == 30_000)
         #expect(s.heartbeat(now: 29_999, lastFrameAt: 29_000).isEmpty)
         #expect(s.heartbeat(now: 30_000, lastFrameAt: 29_500) == [.endSession(reason: "no pong within 10000 ms")])
@@ -212,5 +212,42 @@ struct UpstreamConnectionStateTests {
         let sent = Self.texts(s.resync(topic: "orderbook.50.BTCUSDT"))
         #expect(sent.count == 2 && sent[0].contains("unsubscribe") && sent[1].contains(#""op":"subscribe""#))
         #expect(s.resync(topic: "orderbook.50.ETHUSDT").isEmpty)
+    }
+}
+
+@Suite("Finding the refused stream in a Binance request (pure)")
+struct RefusalBisectionTests {
+    @Test(
+        "a refused 200-stream request is split in halves until the one bad stream is alone; far fewer than 200 requests"
+    )
+    func bisect() {
+        var s = UpstreamConnectionStateTests.state(.binanceSpot)
+        let topics = (0..<300).map { "s\($0)usdt@trade" }
+        _ = s.add(topics)
+        _ = s.attemptStarting()
+        var pending = s.sessionOpened(inURL: Array(topics.prefix(100)), now: 0)
+        let bad = "s173usdt@trade"
+        var sent = 0
+        var refused: [String] = []
+        // The exchange: a request naming the bad stream fails as a whole, naming nothing.
+        while !pending.isEmpty {
+            var next: [UpstreamAction] = []
+            for action in pending {
+                switch action {
+                case .sendText(let frame):
+                    sent += 1
+                    let id = frame.split(separator: ",").last.map { $0.filter(\.isNumber) } ?? ""
+                    let fails = frame.contains("\"\(bad)\"")
+                    next += s.ack(
+                        requestId: id, success: !fails, message: fails ? "code 2: Invalid request: invalid stream" : "")
+                case .rejected(let topics, _): refused += topics
+                default: break
+                }
+            }
+            pending = next
+        }
+        #expect(refused == [bad])
+        #expect(sent < 20, "\(sent) requests")
+        #expect(s.wanted.count == 299 && !s.wanted.contains(bad))
     }
 }

@@ -56,6 +56,8 @@ struct UpstreamLivenessTests {
         let keys: [StreamKey] = [.trade("BTCUSDT", venue), .ticker("ETHUSDT", venue)]
         for key in keys { _ = await pool.ensureSubscribed(key) }
         #expect(await eventually { Set(log.events.map(\.key)) == Set(keys) })
+        // USD-M routes streams over two paths, hence two connections; every one of them is replaced.
+        let initial = await sim.openConnections().count
         await sim.stall()
         let stalledAt = ContinuousClock.now
         let before = log.events.count
@@ -64,12 +66,13 @@ struct UpstreamLivenessTests {
                 let fresh = log.events.dropFirst(before)
                 let open = await sim.openConnections().count
                 let all = await sim.connections().count
-                return open == 1 && all == 2 && Set(fresh.map(\.key)) == Set(keys)
+                return open == initial && all == 2 * initial && Set(fresh.map(\.key)) == Set(keys)
             })
         #expect(
             ContinuousClock.now - stalledAt < .seconds(30), "flowing again after \(ContinuousClock.now - stalledAt)")
         #expect(log.all.contains(.status(venue: venue, connection: 1, state: "reconnecting")))
         #expect(log.all.filter { $0 == .status(venue: venue, connection: 1, state: "live") }.count == 2)
+        #expect(log.all.filter { if case .status(venue, _, "live") = $0 { true } else { false } }.count == 2 * initial)
         await pool.stopAll()
         await sim.stop()
     }

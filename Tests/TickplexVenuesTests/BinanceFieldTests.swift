@@ -133,7 +133,7 @@ struct BinanceFieldTests {
         #expect(throws: VenueRejection.self) { try spot.topic(for: .book("BTCUSDT", depth: 50, .binanceSpot)).get() }
         #expect(throws: VenueRejection.self) { try spot.topic(for: .liquidation("BTCUSDT", .binanceSpot)).get() }
         #expect(try usdm.topic(for: .liquidation("BTCUSDT", .binanceUSDM)).get() == "btcusdt@forceOrder")
-        #expect(usdm.route(for: "btcusdt@bookTicker") == "/public" && usdm.route(for: "btcusdt@trade") == "/market")
+        #expect(usdm.route(for: "btcusdt@bookTicker") == "/public" && usdm.route(for: "btcusdt@aggTrade") == "/market")
         let reqs = spot.requests(method: "SUBSCRIBE", topics: (0..<450).map { "s\($0)@trade" }, firstRequestId: 5)
         #expect(reqs.map(\.topics.count) == [200, 200, 50] && reqs.map(\.requestId) == ["5", "6", "7"])
     }

@@ -2,11 +2,37 @@ import TickplexModel
 
 /// Generates Binance market-stream payloads (the raw event object; the connection wraps it for `/stream`).
 public struct BinanceSimFeed: Sendable {
+    /// USD-M serves each stream on one path since 2026; a stream on the other path (or on an unrouted URL, which
+    /// gets only `/public` data) is accepted and then silent, as Binance does.
+    public enum Route: String, Sendable {
+        case `public`
+        case market
+    }
+
     public let usdm: Bool
+    /// The connection's USD-M route (nil: an unrouted URL, or spot).
+    public let route: Route?
     private var updateIds: [String: Int64] = [:]
     private var tradeIds: Int64 = 12_345
 
-    public init(usdm: Bool) { self.usdm = usdm }
+    public init(usdm: Bool, route: Route? = nil) {
+        self.usdm = usdm
+        self.route = route
+    }
+
+    /// Where Binance USD-M serves a stream: book tickers, depth and raw trades on `/public`; aggregate trades, mark
+    /// prices, klines, tickers and liquidations on `/market`.
+    public static func usdmRoute(of stream: String) -> Route {
+        guard let at = stream.firstIndex(of: "@") else { return .market }
+        let rest = stream[stream.index(after: at)...]
+        return rest.hasPrefix("bookTicker") || rest.hasPrefix("depth") || rest == "trade" ? .public : .market
+    }
+
+    /// Whether this connection's route delivers `stream`.
+    public func delivers(_ stream: String) -> Bool {
+        guard usdm else { return true }
+        return Self.usdmRoute(of: stream) == (route ?? .public)
+    }
 
     /// Stream names the simulator serves: `<symbol>@ticker|trade|aggTrade|bookTicker|kline_<i>|depth<N>[@100ms]|forceOrder`.
     public static func symbol(of stream: String) -> String? {
@@ -22,7 +48,11 @@ public struct BinanceSimFeed: Sendable {
     public static func isValid(_ stream: String) -> Bool {
         guard let at = stream.firstIndex(of: "@"), symbol(of: stream) != nil else { return false }
         let rest = String(stream[stream.index(after: at)...])
-        let simple = ["ticker", "miniTicker", "trade", "aggTrade", "bookTicker", "forceOrder", "depth", "depth@100ms"]
+        let simple = [
+            "ticker", "miniTicker", "trade", "aggTrade", "bookTicker", "forceOrder", "depth", "depth@100ms",
+            "markPrice",
+            "markPrice@1s",
+        ]
         if simple.contains(rest) { return true }
         if rest.hasPrefix("kline_") { return KlineInterval(rawValue: String(rest.dropFirst(6))) != nil }
         if rest.hasPrefix("depth") {
@@ -36,12 +66,21 @@ public struct BinanceSimFeed: Sendable {
     }
 
     public mutating func payload(for stream: String, market: inout SimMarket, now: Int64) -> String? {
-        guard let symbol = Self.symbol(of: stream), let i = market.step(symbol),
+        guard delivers(stream), let symbol = Self.symbol(of: stream), let i = market.step(symbol),
             let at = stream.firstIndex(of: "@")
         else { return nil }
         let rest = String(stream[stream.index(after: at)...])
         let s = i.symbol
         switch rest {
+        case "ticker" where usdm:
+            // USD-M's 24-hour ticker carries no best bid/ask (those come on @bookTicker) and no mark price.
+            return
+                #"{"e":"24hrTicker","E":\#(now),"s":"\#(s)","p":"\#(SimMarket.format(i.ticks - i.openTicks, decimals: i.decimals))","P":"0.150","w":"\#(i.price())","c":"\#(i.price())","Q":"0.010","o":"\#(i.open)","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","q":"\#(i.turnover)","O":\#(now - 86_400_000),"C":\#(now),"F":1,"L":\#(i.tradeSeq),"n":\#(i.tradeSeq)}"#
+        case "markPrice", "markPrice@1s":
+            guard usdm else { return nil }
+            let nextFunding = now - now % 28_800_000 + 28_800_000
+            return
+                #"{"e":"markPriceUpdate","E":\#(now),"s":"\#(s)","p":"\#(i.price(1))","P":"\#(i.price())","i":"\#(i.price(-1))","r":"0.00010000","T":\#(nextFunding)}"#
         case "ticker":
             return
                 #"{"e":"24hrTicker","E":\#(now),"s":"\#(s)","p":"\#(SimMarket.format(i.ticks - i.openTicks, decimals: i.decimals))","P":"0.150","w":"\#(i.price())","x":"\#(i.open)","c":"\#(i.price())","Q":"0.010","b":"\#(i.price(-1))","B":"1.000","a":"\#(i.price())","A":"2.000","o":"\#(i.open)","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","q":"\#(i.turnover)","O":\#(now - 86_400_000),"C":\#(now),"F":1,"L":\#(i.tradeSeq),"n":\#(i.tradeSeq)}"#

@@ -44,7 +44,9 @@ final class SimConnection: ChannelInboundHandler {
             bybit = BybitSimSession(category: category, connectionId: "sim-\(id)", symbols: simulator.symbols)
             bybitFeed = BybitSimFeed(category: category, framesPerCandle: simulator.configuration.framesPerCandle)
         case .binance(let usdm, let combined, let streams):
-            binanceFeed = BinanceSimFeed(usdm: usdm)
+            let route: BinanceSimFeed.Route? =
+                path.contains("/public/") ? .public : path.contains("/market/") ? .market : nil
+            binanceFeed = BinanceSimFeed(usdm: usdm, route: route)
             self.combined = combined
             binanceStreams = streams.filter(BinanceSimFeed.isValid)
         }

@@ -49,10 +49,24 @@ public struct BinanceAdapter: Sendable {
         }
     }
 
-    /// USD-M routes streams by path since 2026: order-book streams on `/public`, the rest on `/market`.
+    /// Every upstream stream a key needs. A USD-M ticker is three: `@ticker` (last price, 24-hour figures),
+    /// `@markPrice@1s` (mark, index, funding rate, next funding time) and `@bookTicker` (best bid and ask), merged
+    /// into one ticker; every other key is one stream.
+    public func topics(for key: StreamKey) -> Result<[String], VenueRejection> {
+        topic(for: key).map { primary in
+            guard market == .usdm, key.kind == .ticker else { return [primary] }
+            let s = key.symbol.lowercased()
+            return [primary, "\(s)@markPrice@1s", "\(s)@bookTicker"]
+        }
+    }
+
+    /// USD-M routes streams by path since 2026 (a stream on the wrong path is accepted and stays silent): book
+    /// tickers, depth and raw trades on `/public`; aggregate trades, mark prices, klines, tickers and liquidations
+    /// on `/market`.
     public func route(for topic: String) -> String {
-        guard market == .usdm else { return "" }
-        return topic.contains("@bookTicker") || topic.contains("@depth") ? "/public" : "/market"
+        guard market == .usdm, let at = topic.firstIndex(of: "@") else { return "" }
+        let rest = topic[topic.index(after: at)...]
+        return rest.hasPrefix("bookTicker") || rest.hasPrefix("depth") || rest == "trade" ? "/public" : "/market"
     }
 
     /// The key a stream name stands for (the connection re-keys it for every stream its topic serves).
@@ -159,6 +173,20 @@ public struct BinanceAdapter: Sendable {
         switch type {
         case "24hrTicker", "24hrMiniTicker":
             return emit(keys(stream: stream, fallback: fallback(.ticker)), .ticker(try Self.ticker(data)))
+        case "markPriceUpdate":
+            // USD-M: the mark-price part of the ticker (the connection merges the three parts; see TickerMerge).
+            let sym = try data.requiredString("s")
+            var part = Ticker(symbol: sym)
+            part.markPrice = try data.requiredString("p")
+            part.indexPrice = data["i"]?.text
+            part.fundingRate = data["r"]?.text
+            part.nextFundingTime = data["T"]?.int64
+            return [
+                .event(
+                    MarketEvent(
+                        key: StreamKey(venue: venue, kind: .ticker, symbol: sym), exchangeTime: time,
+                        payload: .ticker(part)))
+            ]
         case "trade", "aggTrade":
             let id = try data.requiredString(type == "trade" ? "t" : "a")
             let trade = Trade(
@@ -183,7 +211,19 @@ public struct BinanceAdapter: Sendable {
                 bids: [PriceLevel(price: try data.requiredString("b"), size: try data.requiredString("B"))],
                 asks: [PriceLevel(price: try data.requiredString("a"), size: try data.requiredString("A"))],
                 updateId: try data.requiredInt("u"))
-            return emit(keys(stream: stream, fallback: fallback(.book)), .book(book))
+            var out = emit(keys(stream: stream, fallback: fallback(.book)), .book(book))
+            // USD-M: also the best-bid-and-ask part of the ticker (merged by the connection, for followed tickers).
+            if market == .usdm, let sym = symbol {
+                var part = Ticker(symbol: sym)
+                part.bid = book.bids.first
+                part.ask = book.asks.first
+                out.append(
+                    .event(
+                        MarketEvent(
+                            key: StreamKey(venue: venue, kind: .ticker, symbol: sym), exchangeTime: time,
+                            payload: .ticker(part))))
+            }
+            return out
         case nil where data["lastUpdateId"] != nil:
             // Spot partial depth: a full top-N snapshot each time; the symbol is only in the stream name.
             let book = Book(

@@ -31,9 +31,14 @@ public struct SendRateLimiter: Sendable, Equatable {
     }
 
     /// The earliest time a message may be sent.
-    public mutating func nextAllowed(now: Int64) -> Int64 {
+    public mutating func nextAllowed(now: Int64) -> Int64 { nextAllowed(now: now, using: limit) }
+
+    /// The earliest time a message may be sent by a sender held to `share` of the limit (requests leave headroom
+    /// so that a pong never waits behind a queue of them).
+    public mutating func nextAllowed(now: Int64, using share: Int) -> Int64 {
         expire(now: now)
-        return sent.count < limit ? now : sent[sent.count - limit] + windowMs
+        let share = max(1, min(share, limit))
+        return sent.count < share ? now : sent[sent.count - share] + windowMs
     }
 
     /// Messages sent in the window ending at `now` (for tests and stats).
