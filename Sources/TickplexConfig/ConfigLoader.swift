@@ -15,7 +15,8 @@ public enum ConfigLoader {
         "HTTP_IDLE_TIMEOUT_S", "TRUST_PROXY_HEADERS", "CLIENT_WRITE_STALL_S", "MAX_UPSTREAM_STREAMS",
         "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN", "BYBIT_CONNECT_BUDGET_PER_5MIN", "BINANCE_CONNECT_BUDGET_PER_5MIN",
         "AUTH_MODE", "API_KEYS", "ALLOWED_ORIGINS", "ADMIN_TOKEN", "REDIS_TLS_CA_FILE", "REDIS_TLS_INSECURE",
-        "JWT_SECRET", "JWT_JWKS_FILE", "API_KEYS_REDIS_SET",
+        "JWT_SECRET", "JWT_JWKS_FILE", "API_KEYS_REDIS_SET", "BYBIT_REST_URL", "BINANCE_REST_URL_SPOT",
+        "BINANCE_REST_URL_USDM", "CATALOGUE_REFRESH_S",
     ]
 
     /// Variables whose values are secrets: an error about one never repeats the value.
@@ -71,6 +72,11 @@ public enum ConfigLoader {
         c.bybitInverseURL = try r.wsURL("BYBIT_WS_URL_INVERSE", default: c.bybitInverseURL)
         c.binanceSpotURL = try r.wsURL("BINANCE_WS_URL_SPOT", default: c.binanceSpotURL)
         c.binanceUSDMURL = try r.wsURL("BINANCE_WS_URL_USDM", default: c.binanceUSDMURL)
+        c.bybitRESTURL = try r.httpURL("BYBIT_REST_URL", default: c.bybitRESTURL)
+        c.binanceSpotRESTURL = try r.httpURL("BINANCE_REST_URL_SPOT", default: c.binanceSpotRESTURL)
+        c.binanceUSDMRESTURL = try r.httpURL("BINANCE_REST_URL_USDM", default: c.binanceUSDMRESTURL)
+        c.catalogueRefreshSeconds = try r.int(
+            "CATALOGUE_REFRESH_S", default: c.catalogueRefreshSeconds, in: 10...86_400)
         c.upstreamLingerSeconds = try r.int("UPSTREAM_LINGER_S", default: c.upstreamLingerSeconds, in: 0...86_400)
         c.maxClients = try r.int("MAX_CLIENTS", default: c.maxClients, in: 1...1_000_000)
         c.maxSubscriptionsPerClient = try r.int(
@@ -230,6 +236,22 @@ public enum ConfigLoader {
                 throw ConfigLoader.invalid(name, raw, allowed: "one of \(list)")
             }
             return v
+        }
+
+        /// An `http://` or `https://` base URL with a host and no query (REST endpoints are appended to it).
+        func httpURL(_ name: String, default d: String) throws(ConfigError) -> String {
+            guard let raw = value(name) else { return d }
+            let lower = raw.lowercased()
+            let rest =
+                lower.hasPrefix("https://")
+                ? raw.dropFirst(8) : lower.hasPrefix("http://") ? raw.dropFirst(7) : nil
+            guard let rest, let host = rest.split(separator: "/", omittingEmptySubsequences: false).first,
+                !host.isEmpty, !host.contains("@"), !raw.contains("?"), !raw.contains(" ")
+            else {
+                throw ConfigLoader.invalid(
+                    name, raw, allowed: "an http:// or https:// URL with a host, e.g. https://api.bybit.com")
+            }
+            return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
         }
 
         func wsURL(_ name: String, default d: WebSocketURL) throws(ConfigError) -> WebSocketURL {

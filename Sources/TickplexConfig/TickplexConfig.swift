@@ -26,6 +26,12 @@ public struct TickplexConfig: Sendable, Equatable {
     public var bybitInverseURL = WebSocketURL("wss://stream.bybit.com/v5/public/inverse")!
     public var binanceSpotURL = WebSocketURL("wss://stream.binance.com:9443")!
     public var binanceUSDMURL = WebSocketURL("wss://fstream.binance.com")!
+    /// The exchanges' REST hosts: the instrument catalogue (and, later, candle history) comes from them.
+    public var bybitRESTURL = "https://api.bybit.com"
+    public var binanceSpotRESTURL = "https://api.binance.com"
+    public var binanceUSDMRESTURL = "https://fapi.binance.com"
+    /// How often the instrument catalogue is loaded again.
+    public var catalogueRefreshSeconds = 600
     public var upstreamLingerSeconds = 30
     public var maxClients = 10_000
     public var maxSubscriptionsPerClient = 100

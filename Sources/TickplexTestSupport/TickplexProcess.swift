@@ -32,7 +32,7 @@ public final class TickplexProcess: Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try ExecutableLocator.tickplex())
         p.arguments = arguments
-        var env = environment
+        var env = TestNetwork.loopbackOnly(environment)
         env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         p.environment = env
         // Run from an empty directory so that a developer's own .env is never picked up.
@@ -145,5 +145,20 @@ extension TickplexProcess {
         child.signal(SIGTERM)
         if !(await child.waitForExit(timeout: .seconds(6))) { child.signal(SIGKILL) }
         return result
+    }
+}
+
+/// Tests touch loopback only: a node under test that was given no REST hosts (its catalogue would ask the real
+/// exchanges) gets a closed loopback port instead, which refuses at once.
+public enum TestNetwork {
+    public static let closedPort = "http://127.0.0.1:9"
+
+    public static func loopbackOnly(_ environment: [String: String]) -> [String: String] {
+        var env = environment
+        guard env["UPSTREAM"] != "sim" else { return env }
+        for name in ["BYBIT_REST_URL", "BINANCE_REST_URL_SPOT", "BINANCE_REST_URL_USDM"] where env[name] == nil {
+            env[name] = closedPort
+        }
+        return env
     }
 }

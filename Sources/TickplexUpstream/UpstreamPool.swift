@@ -24,6 +24,8 @@ public actor UpstreamPool: Service {
     private let codec: VenueCodec
     private var table: SubscriptionTable
     private let keyMap = TopicKeyMap()
+    /// What the venue lists: an unlisted symbol is refused here, before any upstream request.
+    private let catalogue: InstrumentCatalogue?
     /// USD-M tickers merged across the connections that carry their parts.
     private let tickerMerge = SharedTickerMerge()
     private var slots: [Int: Slot] = [:]
@@ -33,10 +35,11 @@ public actor UpstreamPool: Service {
 
     public init(
         venue: Venue, url: WebSocketURL, linger: Duration, timing: UpstreamTiming = .init(),
-        budgets: UpstreamBudgets = .init(), logger: Logger,
+        budgets: UpstreamBudgets = .init(), catalogue: InstrumentCatalogue? = nil, logger: Logger,
         onNotice: @escaping @Sendable (UpstreamNotice) -> Void
     ) {
         self.venue = venue
+        self.catalogue = catalogue
         self.baseURL = url
         self.timing = timing
         self.budgets = budgets
@@ -51,6 +54,7 @@ public actor UpstreamPool: Service {
     /// merges three); they are held together and the first is returned.
     @discardableResult
     public func ensureSubscribed(_ key: StreamKey) -> Result<String, VenueRejection> {
+        if let refusal = catalogue?.refusal(for: key) { return .failure(refusal) }
         let topics: [String]
         switch codec.topics(for: key) {
         case .failure(let rejection): return .failure(rejection)

@@ -35,6 +35,9 @@ struct FanoutBench: AsyncParsableCommand {
         var redis: ChildProcess?
         var env = [
             "HOST": "127.0.0.1", "PORT": "0", "BYBIT_WS_URL_LINEAR": sim.baseURL + "/v5/public/linear",
+            // The catalogue from the same simulator: the bench touches loopback only.
+            "BYBIT_REST_URL": sim.restBaseURL, "BINANCE_REST_URL_SPOT": sim.restBaseURL,
+            "BINANCE_REST_URL_USDM": sim.restBaseURL,
             "MAX_CLIENTS": "\(clients + 100)", "LOG_LEVEL": "info",
             // Every bench client comes from 127.0.0.1: the per-IP limits must not be what is measured.
             "MAX_CONNECTIONS_PER_IP": "1000000", "MAX_NEW_CONNECTIONS_PER_IP_PER_MIN": "1000000",

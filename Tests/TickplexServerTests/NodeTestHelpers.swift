@@ -19,7 +19,7 @@ var quietLogger: Logger {
 func withNode<T: Sendable>(
     _ env: [String: String] = [:], _ body: @Sendable (_ port: Int, _ node: TickplexNode) async throws -> T
 ) async throws -> T {
-    var environment = env
+    var environment = TestNetwork.loopbackOnly(env)
     environment["HOST"] = "127.0.0.1"
     environment["PORT"] = "0"
     let config = try ConfigLoader.parse(environment)
@@ -100,6 +100,7 @@ func upstreamEnv(at sim: ExchangeSimulator) -> [String: String] {
     return [
         "UPSTREAM": "exchange", "BYBIT_WS_URL_SPOT": base + "/v5/public/spot",
         "BYBIT_WS_URL_LINEAR": base + "/v5/public/linear", "BYBIT_WS_URL_INVERSE": base + "/v5/public/inverse",
-        "BINANCE_WS_URL_SPOT": base, "BINANCE_WS_URL_USDM": base + "/usdm",
+        "BINANCE_WS_URL_SPOT": base, "BINANCE_WS_URL_USDM": base + "/usdm", "BYBIT_REST_URL": sim.restBaseURL,
+        "BINANCE_REST_URL_SPOT": sim.restBaseURL, "BINANCE_REST_URL_USDM": sim.restBaseURL,
     ]
 }

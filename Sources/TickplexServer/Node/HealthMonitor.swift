@@ -46,6 +46,17 @@ struct HealthReport: Encodable, Sendable {
 
     /// Per venue, its connections (a venue nobody asked for has none).
     var upstreams: [String: [UpstreamConnectionReport]]
+
+    /// Per venue, the instrument catalogue: how many symbols trade, when the list was loaded, the last error.
+    struct CatalogueReport: Encodable, Sendable {
+        var state: String
+        var symbols: Int
+        var loadedAt: Int64?
+        var lastError: String?
+    }
+    var catalogue: [String: CatalogueReport]
+    /// What works but not fully (a catalogue not loaded: streams are not checked against it meanwhile).
+    var warnings: [String]
 }
 
 /// Checks every dependency of the node for `/health`.
@@ -55,6 +66,7 @@ struct HealthMonitor: Sendable {
     let subscriber: RedisSubscriber?
     let busKind: String
     let upstream: UpstreamPools
+    let catalogue: InstrumentCatalogue
 
     func report() async -> HealthReport {
         var reasons: [String] = []
@@ -75,10 +87,25 @@ struct HealthMonitor: Sendable {
                 reasons.append("upstream \(venue.rawValue) connection \(c.id): reconnecting")
             }
         }
+        var catalogueReport: [String: HealthReport.CatalogueReport] = [:]
+        var warnings: [String] = []
+        for venue in Venue.allCases {
+            let listing = catalogue.snapshot[venue] ?? .init()
+            let state = listing.loadedAt == nil ? (listing.lastError == nil ? "loading" : "not loaded") : "loaded"
+            catalogueReport[venue.rawValue] = .init(
+                state: state, symbols: listing.symbols.count, loadedAt: listing.loadedAt,
+                lastError: listing.lastError)
+            if let error = listing.lastError {
+                warnings.append(
+                    listing.loadedAt == nil
+                        ? "catalogue \(venue.rawValue): not loaded (\(error)); symbols are not checked meanwhile"
+                        : "catalogue \(venue.rawValue): refresh failed (\(error)); the list loaded before is kept")
+            }
+        }
         return HealthReport(
             ok: reasons.isEmpty, status: reasons.isEmpty ? "healthy" : "degraded", reasons: reasons,
             bus: busKind, upstream: config.upstream.rawValue, simulated: config.upstream == .sim,
-            redis: redisReport, upstreams: upstreams)
+            redis: redisReport, upstreams: upstreams, catalogue: catalogueReport, warnings: warnings)
     }
 
     private func check(

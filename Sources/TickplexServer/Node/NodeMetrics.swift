@@ -73,6 +73,14 @@ final class NodeMetrics: Sendable {
         counter("tickplex_upstream_connect_attempts_total", l.upstreamConnectAttempts)
         counter("tickplex_upstream_connect_attempts_delayed_total", l.upstreamConnectAttemptsDelayed)
         counter("tickplex_publisher_input_dropped_total", l.publisherInputDropped)
+        for (host, r) in s.rest.sorted(by: { $0.key < $1.key }) {
+            counter("tickplex_rest_requests_total", r.requests, [("host", host)])
+            counter("tickplex_rest_weight_total", r.weight, [("host", host)])
+            counter("tickplex_rest_delayed_total", r.delayed, [("host", host)])
+            for (status, n) in r.refusals.sorted(by: { $0.key < $1.key }) {
+                counter("tickplex_rest_refusals_total", n, [("host", host), ("status", status)])
+            }
+        }
         counter("tickplex_bus_dropped_total", l.busDropped)
         for venue in Venue.allCases {
             let connections = s.upstreams[venue.rawValue]?.connections ?? []

@@ -22,6 +22,9 @@ public final class TickplexNode: Sendable {
     public let history: any CandleHistory
     public let redis: RedisClient?
     public let upstream: UpstreamPools
+    /// What each venue lists, loaded over REST and refreshed (`CATALOGUE_REFRESH_S`).
+    public let catalogue: InstrumentCatalogue
+    let catalogueService: CatalogueService
     public let publisher: EventPublisher
     /// Where the upstream connections go: the configured exchanges, or a simulator the caller started.
     public let endpoints: UpstreamEndpoints
@@ -116,6 +119,21 @@ public final class TickplexNode: Sendable {
         self.publisher = publisher
         let (controlNotices, controlSink) = ControlRelay.makeChannel()
         self.controlSink = controlSink
+        let catalogue = InstrumentCatalogue()
+        self.catalogue = catalogue
+        let endpoints = self.endpoints
+        catalogueService = CatalogueService(
+            catalogue: catalogue,
+            clients: .init(
+                bybit: ExchangeRESTClient(
+                    name: "bybit", baseURL: endpoints.bybitREST, budget: .bybit(), logger: logger),
+                binanceSpot: ExchangeRESTClient(
+                    name: "binance.spot", baseURL: endpoints.binanceSpotREST, budget: .binance(limit: 6000),
+                    logger: logger),
+                binanceUSDM: ExchangeRESTClient(
+                    name: "binance.usdm", baseURL: endpoints.binanceUSDMREST, budget: .binance(limit: 2400),
+                    logger: logger)),
+            refresh: .seconds(config.catalogueRefreshSeconds), logger: logger)
         upstream = UpstreamPools(
             urls: self.endpoints.urls,
             linger: .seconds(config.upstreamLingerSeconds),
@@ -124,6 +142,7 @@ public final class TickplexNode: Sendable {
                     bybitAttemptsPer5Min: config.bybitConnectBudgetPer5Min,
                     binanceAttemptsPer5Min: config.binanceConnectBudgetPer5Min,
                     maxStreams: config.maxUpstreamStreams)),
+            catalogue: catalogue,
             logger: logger
         ) { notice in
             if case .event = notice { publisher.submit(notice) } else { controlSink.submit(notice) }
@@ -212,7 +231,7 @@ public final class TickplexNode: Sendable {
     var healthMonitor: HealthMonitor {
         HealthMonitor(
             config: config, redis: redis, subscriber: (bus as? RedisBus)?.subscriber, busKind: bus.kind,
-            upstream: upstream)
+            upstream: upstream, catalogue: catalogue)
     }
 
     /// The HTTP routes of the node.
@@ -253,6 +272,12 @@ public final class TickplexNode: Sendable {
             let subscriber = await (bus as? RedisBus)?.subscriber.status.name ?? "none"
             redisState = .init(commands: commands, subscriber: subscriber)
         }
+        var rest: [String: NodeStats.REST] = [:]
+        for (name, c) in await catalogueService.restCounters() {
+            rest[name] = .init(
+                requests: c.requests, weight: c.weight, refusals: c.refusals, delayed: c.delayed,
+                delayedMs: c.delayedMs, exchangeUsedWeight: c.exchangeUsedWeight)
+        }
         return NodeStats(
             version: TickplexVersion.string, uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
             simulated: config.upstream == .sim, bus: bus.kind, clients: counters.clients,
@@ -265,7 +290,7 @@ public final class TickplexNode: Sendable {
             conflated: counters.conflated, dropped: counters.dropped, slowConsumerCloses: counters.slowConsumerCloses,
             writeStallCloses: counters.writeStallCloses,
             publishFailures: publisher.failed, upstreams: upstreams, redis: redisState,
-            limits: limitCounters(counters))
+            limits: limitCounters(counters), rest: rest)
     }
 
     private func limitCounters(_ counters: GatewayCounters) -> NodeStats.Limits {
@@ -347,6 +372,7 @@ public final class TickplexNode: Sendable {
         services.append(.init(service: controlRelay))
         services.append(.init(service: BusListener(bus: bus, hub: hub)))
         services.append(.init(service: upstream))
+        services.append(.init(service: catalogueService))
         services.append(.init(service: sampler))
         services.append(.init(service: app))
         services.append(.init(service: ClientCloser(hub: hub)))

@@ -6,6 +6,10 @@ public import TickplexModel
 /// in its log, `/health` and the page follows from what it was given.
 public struct UpstreamEndpoints: Sendable, Equatable {
     public let urls: [Venue: WebSocketURL]
+    /// REST base URLs: Bybit (every category), Binance spot, Binance USD-M.
+    public let bybitREST: String
+    public let binanceSpotREST: String
+    public let binanceUSDMREST: String
     /// The simulator's base address, when the endpoints are a simulator's.
     public let simulatorBase: String?
 
@@ -18,11 +22,14 @@ public struct UpstreamEndpoints: Sendable, Equatable {
                 .bybitSpot: config.bybitSpotURL, .bybitLinear: config.bybitLinearURL,
                 .bybitInverse: config.bybitInverseURL, .binanceSpot: config.binanceSpotURL,
                 .binanceUSDM: config.binanceUSDMURL,
-            ], simulatorBase: nil)
+            ], bybitREST: config.bybitRESTURL, binanceSpotREST: config.binanceSpotRESTURL,
+            binanceUSDMREST: config.binanceUSDMRESTURL, simulatorBase: nil)
     }
 
-    /// A simulator's endpoints (`ws://host:port`): the paths it serves for each venue.
+    /// A simulator's endpoints (`ws://host:port`): the paths it serves for each venue; its REST on the same port.
     public static func simulator(base: String) -> UpstreamEndpoints? {
+        guard base.hasPrefix("ws://") else { return nil }
+        let rest = "http://" + base.dropFirst("ws://".count)
         guard let spot = WebSocketURL(base + "/v5/public/spot"), let linear = WebSocketURL(base + "/v5/public/linear"),
             let inverse = WebSocketURL(base + "/v5/public/inverse"), let binance = WebSocketURL(base),
             let usdm = WebSocketURL(base + "/usdm")
@@ -32,6 +39,6 @@ public struct UpstreamEndpoints: Sendable, Equatable {
                 .bybitSpot: spot, .bybitLinear: linear, .bybitInverse: inverse, .binanceSpot: binance,
                 .binanceUSDM: usdm,
             ],
-            simulatorBase: base)
+            bybitREST: rest, binanceSpotREST: rest, binanceUSDMREST: rest, simulatorBase: base)
     }
 }

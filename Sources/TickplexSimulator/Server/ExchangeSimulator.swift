@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import Synchronization
-import TickplexModel
+public import TickplexModel
 import TickplexVenues
 
 /// The built-in exchange simulator: a WebSocket server on loopback that speaks Bybit V5 public
@@ -29,6 +29,8 @@ public final class ExchangeSimulator: Sendable {
         public var pongTimeoutSeconds: Double = 60
         /// Kline frames per candle before it closes.
         public var framesPerCandle = 5
+        /// The REST endpoints' limits (Binance weight per minute, Bybit requests per 5 s).
+        public var restLimits = SimREST.Limits()
         /// Recorded Bybit frames to replay, by topic (looped), instead of generated data for those topics.
         public var replay: [String: [String]] = [:]
         public init() {}
@@ -52,6 +54,7 @@ public final class ExchangeSimulator: Sendable {
         var refuseUntil: NIODeadline?
         var history: [Int: SimConnectionInfo] = [:]
         var replayPosition: [String: Int] = [:]
+        var rest: SimREST
     }
 
     public let configuration: Configuration
@@ -64,13 +67,37 @@ public final class ExchangeSimulator: Sendable {
 
     /// `ws://127.0.0.1:<port>` — append the venue path.
     public var baseURL: String { "ws://\(configuration.host):\(port)" }
+    /// The same port for REST: `http://host:port`.
+    public var restBaseURL: String { "http://\(configuration.host):\(port)" }
+
+    /// Answers a REST GET (nil: not a REST path).
+    func rest(path: String, query: [String: String]) async -> SimREST.Response? {
+        let now = SimConnection.now()
+        return await onLoop { sim in sim.state.value.rest.handle(path: path, query: query, now: now) }
+    }
+
+    /// What the REST endpoints saw.
+    public func restCounters() async -> SimREST.Counters { await onLoop { $0.state.value.rest.counters } }
+
+    /// Lists a symbol on a venue's catalogue (a new listing), or changes its status.
+    public func list(_ symbol: String, on venue: Venue, status: String? = nil) async {
+        await onLoop { $0.state.value.rest.list(symbol, on: venue, status: status) }
+    }
+
+    /// Changes the REST limits (a test drives the proxy into a 429).
+    public func setRESTLimits(_ limits: SimREST.Limits) async {
+        await onLoop { $0.state.value.rest.limits = limits }
+    }
 
     public static func start(_ configuration: Configuration = .init(), logger: Logger = Logger(label: "tickplex.sim"))
         async throws -> ExchangeSimulator
     {
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let state = NIOLoopBoundBox.makeBoxSendingValue(
-            State(market: SimMarket(seed: configuration.seed, prices: configuration.prices)), eventLoop: eventLoop)
+            State(
+                market: SimMarket(seed: configuration.seed, prices: configuration.prices),
+                rest: SimREST(symbols: Set(configuration.prices.keys), limits: configuration.restLimits)),
+            eventLoop: eventLoop)
         let holder = SimulatorReference()
         let channel = try await ServerBootstrap(group: eventLoop, childGroup: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TickplexModel
 
 /// Plain HTTP on the simulator's port: the control API, and clear refusals for requests that are not upgrades.
 ///
@@ -37,6 +38,37 @@ final class SimControlHandler: ChannelInboundHandler, RemovableChannelHandler {
             respond(
                 refusing ? .forbidden : .notFound,
                 refusing ? #"{"error":"connections refused (simulated fault)"}"# : #"{"error":"no such endpoint"}"#)
+            return
+        }
+        let params = Self.parameters(query)
+        if let venueName = path == "/sim/list" ? params["venue"] : nil {
+            guard let venue = Venue(rawValue: venueName), let symbol = params["symbol"] else {
+                respond(.badRequest, #"{"error":"/sim/list needs venue and symbol"}"#)
+                return
+            }
+            Task {
+                await sim.list(symbol, on: venue, status: params["status"])
+                respond(.ok, #"{"ok":true}"#)
+            }
+            return
+        }
+        if path == "/sim/rest" {
+            Task {
+                let counters = await sim.restCounters()
+                let body = (try? JSONEncoder().encode(counters)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                respond(.ok, body)
+            }
+            return
+        }
+        if !path.hasPrefix("/sim/") {
+            let respondFull = Self.fullResponder(context: context)
+            Task {
+                guard let answer = await sim.rest(path: path, query: params) else {
+                    respond(.notFound, #"{"error":"no such endpoint"}"#)
+                    return
+                }
+                respondFull(answer)
+            }
             return
         }
         let fault: (@Sendable () async -> Void)?
@@ -79,6 +111,44 @@ final class SimControlHandler: ChannelInboundHandler, RemovableChannelHandler {
     private static func split(_ uri: String) -> (String, String?) {
         let parts = uri.split(separator: "?", maxSplits: 1).map(String.init)
         return (parts.first ?? "/", parts.count > 1 ? parts[1] : nil)
+    }
+
+    static func parameters(_ query: String?) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in (query ?? "").split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let key = kv.first, !key.isEmpty else { continue }
+            out[key] = kv.count > 1 ? (kv[1].removingPercentEncoding ?? kv[1]) : ""
+        }
+        return out
+    }
+
+    /// Writes a REST answer (status, headers, body) from any thread, then closes the connection.
+    private static func fullResponder(context: ChannelHandlerContext) -> @Sendable (SimREST.Response) -> Void {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        return { answer in
+            loop.execute {
+                let context = bound.value
+                var headers = HTTPHeaders()
+                for (name, value) in answer.headers { headers.add(name: name, value: value) }
+                headers.add(name: "content-length", value: "\(answer.body.utf8.count)")
+                headers.add(name: "connection", value: "close")
+                context.write(
+                    NIOAny(
+                        HTTPServerResponsePart.head(
+                            HTTPResponseHead(
+                                version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status),
+                                headers: headers))),
+                    promise: nil)
+                context.write(
+                    NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: answer.body)))), promise: nil)
+                let channel = context.channel
+                context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+                    channel.close(promise: nil)
+                }
+            }
+        }
     }
 
     /// Writes one JSON response from any thread, then closes the connection.
