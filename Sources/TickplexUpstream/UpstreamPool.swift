@@ -49,6 +49,10 @@ public actor UpstreamPool: Service {
         self.table = SubscriptionTable(lingerMs: linger.milliseconds)
     }
 
+    /// Why the venue's catalogue refuses `key` (not listed, not trading), or nil: checked before anything is spent
+    /// on the stream (a client's new-stream budget, a place under MAX_UPSTREAM_STREAMS).
+    public nonisolated func listingRefusal(_ key: StreamKey) -> VenueRejection? { catalogue?.refusal(for: key) }
+
     /// One more local subscriber of `key`. Fails at once when the venue cannot serve it (the reason says why);
     /// a refusal by the exchange itself arrives later as `.rejected`. A key may need several topics (a USD-M ticker
     /// merges three); they are held together and the first is returned.

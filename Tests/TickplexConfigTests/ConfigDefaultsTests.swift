@@ -59,7 +59,10 @@ struct ConfigDefaultsTests {
             "ALLOWED_ORIGINS": "https://a.example,http://localhost:3000", "ADMIN_TOKEN": "admin-token-0123456789",
             "REDIS_TLS_CA_FILE": "/dev/null", "REDIS_TLS_INSECURE": "false",
             "JWT_SECRET": "0123456789abcdef0123456789abcdef", "JWT_JWKS_FILE": "/dev/null",
-            "API_KEYS_REDIS_SET": "tickplex:keys",
+            "API_KEYS_REDIS_SET": "tickplex:keys", "BYBIT_REST_URL": "http://10.0.0.5:8080/",
+            "BINANCE_REST_URL_SPOT": "https://data-api.binance.vision",
+            "BINANCE_REST_URL_USDM": "https://demo-fapi.binance.com",
+            "CATALOGUE_REFRESH_S": "23",
         ]
         #expect(Set(env.keys) == Set(ConfigLoader.variables))
         let c = try ConfigLoader.parse(env)
@@ -67,6 +70,8 @@ struct ConfigDefaultsTests {
         #expect(c.port == 9001)
         #expect(c.redisURL == RedisURL(host: "10.1.2.3", port: 6380, password: "pw", database: 2, tls: true))
         #expect(c.redisTLSCAFile == "/dev/null" && !c.redisTLSInsecure)
+        #expect(c.bybitRESTURL == "http://10.0.0.5:8080" && c.binanceSpotRESTURL == "https://data-api.binance.vision")
+        #expect(c.binanceUSDMRESTURL == "https://demo-fapi.binance.com" && c.catalogueRefreshSeconds == 23)
         #expect(c.jwtSecret == "0123456789abcdef0123456789abcdef" && c.jwtJWKSFile == "/dev/null")
         #expect(c.apiKeysRedisSet == "tickplex:keys")
         #expect(c.brand == "acme")

@@ -20,6 +20,8 @@ struct CatalogueTests {
             #expect(await eventually { Self.loaded(node) }, "catalogue loaded from the simulator's REST")
             let sim = try #require(node.simulator)
             let c = WireClient(port: port)
+            c.send(#"{"op":"ping"}"#)
+            #expect(await eventually { !c.replies("pong").isEmpty })
             let started = ContinuousClock.now
             c.send(#"{"op":"subscribe","args":["ticker:NOPEUSDT@binance.spot","trade:NOPEUSDT@bybit.linear"]}"#)
             #expect(await eventually { c.replies("subscription_error").count == 2 })
@@ -46,6 +48,27 @@ struct CatalogueTests {
             #expect((rest["binance.spot"]?["exchangeUsedWeight"] as? NSNumber)?.intValue ?? 0 >= 20)
             let metrics = try await httpGet(port: port, "/metrics").body
             #expect(metrics.contains(#"tickplex_rest_requests_total{host="binance.usdm"}"#))
+            c.close()
+        }
+    }
+
+    @Test("an unlisted symbol costs nothing: the new-stream budget is left for listed ones (WebSocket and REST)")
+    func unlistedCostsNothing() async throws {
+        try await withNode(["UPSTREAM": "sim", "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN": "1"]) { port, node in
+            #expect(await eventually { Self.loaded(node) })
+            let c = WireClient(port: port)
+            c.send(#"{"op":"subscribe","args":["ticker:NOPE1USDT","ticker:NOPE2USDT","ticker:NOPE3USDT"]}"#)
+            #expect(await eventually { c.replies("subscription_error").count == 3 })
+            #expect(
+                c.replies("subscription_error").allSatisfy { ($0["reason"] as? String)?.contains("not listed") == true }
+            )
+            c.send(#"{"op":"subscribe","args":["ticker:SOLUSDT"]}"#)
+            #expect(await eventually { !c.data(for: "tickplex.bybit.linear.ticker.SOLUSDT").isEmpty })
+            for i in 0..<3 {
+                #expect(try await httpGet(port: port, "/v1/quote/NOPE\(i)USDT").status == 404)
+            }
+            let stats = try #require(jsonObject(try await httpGet(port: port, "/stats").body))
+            #expect((stats["limits"] as? [String: Any])?["newStreamRefusals"] as? Int == 0)
             c.close()
         }
     }

@@ -6,6 +6,7 @@ import NIOWebSocket
 import Synchronization
 import Testing
 import TickplexBus
+import TickplexModel
 import TickplexServer
 import TickplexTestSupport
 
@@ -167,7 +168,8 @@ struct GatewayTests {
         "an unknown symbol: accepted, then subscription_error in the exchange's words; venue limits rejected at once",
         arguments: BusMode.allCases)
     func refusals(bus: BusMode) async throws {
-        try await withNode(bus: bus, ["UPSTREAM": "sim"]) { port, _ in
+        try await withNode(bus: bus, ["UPSTREAM": "sim"]) { port, node in
+            try await listOnlyInCatalogue("NOTASYMBOL", on: .bybitLinear, node: node)
             let c = WireClient(port: port)
             c.send(#"{"op":"subscribe","args":["trade:NOTASYMBOL","liquidation:BTCUSDT@bybit.spot"]}"#)
             #expect(await eventually { !c.replies("subscription_error").isEmpty })

@@ -5,9 +5,11 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 import TickplexConfig
+import TickplexModel
 import TickplexServer
 import TickplexSimulator
 import TickplexTestSupport
+import TickplexUpstream
 
 var quietLogger: Logger {
     var logger = Logger(label: "test")
@@ -103,4 +105,14 @@ func upstreamEnv(at sim: ExchangeSimulator) -> [String: String] {
         "BINANCE_WS_URL_SPOT": base, "BINANCE_WS_URL_USDM": base + "/usdm", "BYBIT_REST_URL": sim.restBaseURL,
         "BINANCE_REST_URL_SPOT": sim.restBaseURL, "BINANCE_REST_URL_USDM": sim.restBaseURL,
     ]
+}
+
+/// A symbol the catalogue lists but the exchange's WebSocket refuses (a listing the catalogue knows a moment before
+/// the exchange's stream does): the exchange's own refusal is what reaches the client. Waits for the first load,
+/// lists the symbol on the simulator's REST, and loads the catalogue again.
+func listOnlyInCatalogue(_ symbol: String, on venue: Venue, node: TickplexNode) async throws {
+    let sim = try #require(node.simulator)
+    _ = await eventually { node.catalogue.snapshot[venue]?.loadedAt != nil }
+    await sim.list(symbol, on: venue)
+    await node.catalogueService.loadAll()
 }

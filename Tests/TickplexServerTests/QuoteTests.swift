@@ -86,6 +86,7 @@ struct QuoteTests {
             #expect(await eventually(timeout: .seconds(10)) { await unsubscribed() }, "released after the linger")
             #expect(ContinuousClock.now - asked >= .seconds(3))
 
+            try await listOnlyInCatalogue("NOTASYMBOL", on: .bybitLinear, node: node)
             let unknown = try await httpGet(port: port, "/v1/quote/NOTASYMBOL")
             #expect(unknown.status == 404)
             let err = try #require(jsonObject(unknown.body))

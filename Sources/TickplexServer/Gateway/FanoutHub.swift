@@ -99,6 +99,8 @@ actor FanoutHub {
         while true {
             await waitForTransition(channel)
             guard let stream = streams[channel] else {
+                // An unlisted symbol costs the client nothing: refused before its new-stream budget is spent.
+                if let unlisted = upstream.pool(for: key.venue)?.listingRefusal(key) { return unlisted }
                 if let refusal = budget.spend("ws:\(id)") { return VenueRejection(refusal) }
                 if let rejection = await createStream(key, channel: channel) { return rejection }
                 continue

@@ -66,6 +66,7 @@ struct QuoteRoutes: Sendable {
         guard let pool = upstream.pool(for: venue) else {
             return JSONResponse.error(.badRequest, "venue \(venue.rawValue) is not configured on this node")
         }
+        if let unlisted = pool.listingRefusal(key) { return unknownSymbol(key, unlisted.reason) }
         if !(await pool.carries(key)), let refusal = budget.spend(caller) {
             return JSONResponse.error(.tooManyRequests, refusal)
         }

@@ -24,7 +24,8 @@ public final class TickplexNode: Sendable {
     public let upstream: UpstreamPools
     /// What each venue lists, loaded over REST and refreshed (`CATALOGUE_REFRESH_S`).
     public let catalogue: InstrumentCatalogue
-    let catalogueService: CatalogueService
+    /// Loads the catalogue (a service of the node; tests may call `loadAll` directly).
+    public let catalogueService: CatalogueService
     public let publisher: EventPublisher
     /// Where the upstream connections go: the configured exchanges, or a simulator the caller started.
     public let endpoints: UpstreamEndpoints
