@@ -60,10 +60,11 @@ struct KlineHistoryTests {
                     try await httpGet(port: port, "/v1/klines?symbol=btcusdt&interval=1&from=\(from)&to=\(to)").body)?[
                         "candles"] as? [[String: Any]])
             #expect(alias.count == 3, "Bybit's interval name and a lower-case symbol are accepted")
-            let none = try #require(
-                jsonObject(try await httpGet(port: port, "/v1/klines?symbol=BTCUSDT&interval=1h").body)?["candles"]
-                    as? [[String: Any]])
-            #expect(none.isEmpty, "another series")
+            // Another series nobody streamed: filled from the exchange's REST klines (KlineBackfillTests).
+            let hourly = try #require(
+                jsonObject(try await httpGet(port: port, "/v1/klines?symbol=BTCUSDT&interval=1h&limit=5").body)?[
+                    "candles"] as? [[String: Any]])
+            #expect(hourly.count == 5 && hourly.allSatisfy { $0["interval"] as? String == "1h" })
             c.close()
         }
     }

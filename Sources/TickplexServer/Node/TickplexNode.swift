@@ -246,7 +246,11 @@ public final class TickplexNode: Sendable {
             config: config, store: store, upstream: upstream, rejections: rejections, budget: newStreamBudget,
             signal: eventSignal
         ).register(on: router)
-        KlineRoutes(config: config, history: history).register(on: router)
+        let upstream = self.upstream
+        KlineRoutes(
+            config: config, history: history, backfill: KlineBackfill(clients: catalogueService.clients),
+            listing: { key in upstream.pool(for: key.venue)?.listingRefusal(key) }, logger: logger
+        ).register(on: router)
         StatsRoutes(collect: { await self.stats() }).register(on: router)
         router.get("/metrics") { _, _ in
             Response(

@@ -45,8 +45,12 @@ public struct SimREST: Sendable {
     private var bybitWindow: [Int64] = []
     private var bybitBlockedUntil: Int64 = 0
 
-    public init(symbols: Set<String>, limits: Limits = .init()) {
+    /// Starting prices, for the synthetic candle history.
+    private var basePrices: [String: String] = [:]
+
+    public init(symbols: Set<String>, limits: Limits = .init(), prices: [String: String] = [:]) {
         self.limits = limits
+        self.basePrices = prices
         let plain = symbols.filter { $0.allSatisfy { $0.isLetter || $0.isNumber } }
         for venue in [Venue.bybitSpot, .bybitInverse, .binanceSpot] {
             listed[venue] = Dictionary(uniqueKeysWithValues: plain.map { ($0, Self.trading(venue)) })
@@ -79,6 +83,15 @@ public struct SimREST: Sendable {
             return binance(host: "spot", weight: 20, now: now) { me.exchangeInfo(.binanceSpot, now: now) }
         case "/fapi/v1/exchangeInfo":
             return binance(host: "usdm", weight: 1, now: now) { me.exchangeInfo(.binanceUSDM, now: now) }
+        case "/v5/market/kline":
+            return bybit(now: now) { me.bybitKlines(query: query, now: now) }
+        case "/api/v3/klines", "/fapi/v1/klines":
+            let usdm = path.hasPrefix("/fapi")
+            let limit = Int(query["limit"] ?? "") ?? 500
+            let weight = usdm ? (limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10) : 2
+            return binance(host: usdm ? "usdm" : "spot", weight: weight, now: now) {
+                me.binanceKlines(usdm ? .binanceUSDM : .binanceSpot, query: query, now: now)
+            }
         case "/api/v3/ping", "/fapi/v1/ping":
             return binance(host: path.hasPrefix("/api") ? "spot" : "usdm", weight: 1, now: now) { (200, "{}") }
         case "/api/v3/time", "/fapi/v1/time":
@@ -234,5 +247,94 @@ public struct SimREST: Sendable {
             200,
             #"{"timezone":"UTC","serverTime":\#(now),\#(futures)"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":\#(limits.binanceWeightPerMinute)}],"exchangeFilters":[],"symbols":[\#(items.joined(separator: ","))]}"#
         )
+    }
+
+    // MARK: - Candle history
+
+    /// One synthetic candle, the same for the same symbol, interval and start whoever asks (a random walk keyed by
+    /// the start time), in ticks of 0.01: open, high, low, close, volume.
+    public static func candle(symbol: String, interval: KlineInterval, start: Int64, base: String) -> [String] {
+        let baseTicks = Int64(base.filter { $0 != "." }.prefix(12)) ?? 10_000
+        let scale = base.split(separator: ".").count == 2 ? base.split(separator: ".")[1].count : 0
+        var h = UInt64(bitPattern: start / interval.milliseconds) &* 0x9E37_79B9_7F4A_7C15
+        for byte in symbol.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        func next() -> Int64 {
+            h ^= h >> 33
+            h = h &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 33
+            return Int64(h % 1_000)
+        }
+        let open = baseTicks + next() - 500
+        let close = open + next() - 500
+        let high = max(open, close) + next() / 10
+        let low = max(1, min(open, close) - next() / 10)
+        let volume = next() + 1
+        func fmt(_ t: Int64) -> String { SimMarket.format(t, decimals: scale) }
+        return [fmt(open), fmt(high), fmt(low), fmt(close), "\(volume).\(next() % 1000)"]
+    }
+
+    /// Candle starts in `from...to` (inclusive), `limit` of them: the earliest when `fromGiven`, else the latest;
+    /// never one that has not started yet.
+    static func starts(interval: KlineInterval, from: Int64?, to: Int64?, limit: Int, now: Int64) -> [Int64] {
+        let ms = interval.milliseconds
+        let last = (min(to ?? now, now) / ms) * ms
+        if let from {
+            var first = (from / ms) * ms
+            if first < from { first += ms }
+            guard first <= last else { return [] }
+            let count = min(Int((last - first) / ms) + 1, limit)
+            return (0..<count).map { first + Int64($0) * ms }
+        }
+        return (0..<limit).map { last - Int64(limit - 1 - $0) * ms }
+    }
+
+    private func bybitKlines(query: [String: String], now: Int64) -> (Int, String) {
+        let category = query["category"] ?? "linear"
+        let venue: Venue? = ["spot": .bybitSpot, "linear": .bybitLinear, "inverse": .bybitInverse][category]
+        guard let venue, let symbol = query["symbol"], let base = basePrices[symbol],
+            listed[venue]?[symbol] != nil
+        else {
+            return (
+                200, #"{"retCode":10001,"retMsg":"Not supported symbols","result":{},"retExtInfo":{},"time":\#(now)}"#
+            )
+        }
+        guard let interval = KlineInterval.allCases.first(where: { $0.bybitName == query["interval"] }) else {
+            return (200, #"{"retCode":10001,"retMsg":"Invalid period!","result":{},"retExtInfo":{},"time":\#(now)}"#)
+        }
+        let limit = min(max(Int(query["limit"] ?? "") ?? 200, 1), 1000)
+        // Bybit: the newest `limit` candles not after `end`, and not before `start`; newest first.
+        var starts = Self.starts(
+            interval: interval, from: nil, to: query["end"].flatMap { Int64($0) }, limit: limit, now: now)
+        if let start = query["start"].flatMap({ Int64($0) }) { starts = starts.filter { $0 >= start } }
+        let rows = starts.reversed().map { start -> String in
+            let c = Self.candle(symbol: symbol, interval: interval, start: start, base: base)
+            let turnover = "\(c[4])0"
+            return #"["\#(start)","\#(c[0])","\#(c[1])","\#(c[2])","\#(c[3])","\#(c[4])","\#(turnover)"]"#
+        }
+        return (
+            200,
+            #"{"retCode":0,"retMsg":"OK","result":{"symbol":"\#(symbol)","category":"\#(category)","list":[\#(rows.joined(separator: ","))]},"retExtInfo":{},"time":\#(now)}"#
+        )
+    }
+
+    private func binanceKlines(_ venue: Venue, query: [String: String], now: Int64) -> (Int, String) {
+        guard let symbol = query["symbol"], let base = basePrices[symbol], listed[venue]?[symbol] != nil else {
+            return (400, #"{"code":-1121,"msg":"Invalid symbol."}"#)
+        }
+        guard let interval = KlineInterval(rawValue: query["interval"] ?? "") else {
+            return (400, #"{"code":-1120,"msg":"Invalid interval."}"#)
+        }
+        let maxLimit = venue == .binanceUSDM ? 1500 : 1000
+        let limit = min(max(Int(query["limit"] ?? "") ?? 500, 1), maxLimit)
+        let starts = Self.starts(
+            interval: interval, from: query["startTime"].flatMap { Int64($0) },
+            to: query["endTime"].flatMap { Int64($0) }, limit: limit, now: now)
+        let rows = starts.map { start -> String in
+            let c = Self.candle(symbol: symbol, interval: interval, start: start, base: base)
+            let end = start + interval.milliseconds - 1
+            return
+                #"[\#(start),"\#(c[0])","\#(c[1])","\#(c[2])","\#(c[3])","\#(c[4])",\#(end),"\#(c[4])0",12,"0.5","50.0","0"]"#
+        }
+        return (200, "[" + rows.joined(separator: ",") + "]")
     }
 }

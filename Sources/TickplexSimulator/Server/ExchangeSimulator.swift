@@ -96,7 +96,9 @@ public final class ExchangeSimulator: Sendable {
         let state = NIOLoopBoundBox.makeBoxSendingValue(
             State(
                 market: SimMarket(seed: configuration.seed, prices: configuration.prices),
-                rest: SimREST(symbols: Set(configuration.prices.keys), limits: configuration.restLimits)),
+                rest: SimREST(
+                    symbols: Set(configuration.prices.keys), limits: configuration.restLimits,
+                    prices: configuration.prices)),
             eventLoop: eventLoop)
         let holder = SimulatorReference()
         let channel = try await ServerBootstrap(group: eventLoop, childGroup: eventLoop)
