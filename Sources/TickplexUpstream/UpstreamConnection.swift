@@ -43,8 +43,14 @@ actor UpstreamConnection {
     private let logger: Logger
     private let keyMap: TopicKeyMap
     private let tickerMerge: SharedTickerMerge
+    /// Binance: events already delivered by another connection of the pool (a make-before-break switch).
+    private let dedupe: SharedDeduplicator?
     private let onNotice: @Sendable (UpstreamNotice) -> Void
     private let onRejected: @Sendable ([String], String) async -> Void
+    /// The session nears the exchange's connection lifetime: the pool opens a replacement (make-before-break).
+    private let onRollover: @Sendable (Int) async -> Void
+    /// Callers waiting for the session to be live with every request answered.
+    private var settledWaiters: [CheckedContinuation<Void, Never>] = []
     /// Framing and limits of the venue (stateless parts; each session decodes with its own copy).
     private let codec: VenueCodec
 
@@ -63,8 +69,10 @@ actor UpstreamConnection {
     init(
         id: Int, venue: Venue, route: String, baseURL: WebSocketURL, timing: UpstreamTiming,
         budgets: UpstreamBudgets, logger: Logger, keyMap: TopicKeyMap, tickerMerge: SharedTickerMerge,
+        dedupe: SharedDeduplicator? = nil,
         onNotice: @escaping @Sendable (UpstreamNotice) -> Void,
-        onRejected: @escaping @Sendable ([String], String) async -> Void
+        onRejected: @escaping @Sendable ([String], String) async -> Void,
+        onRollover: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.id = id
         self.venue = venue
@@ -75,8 +83,10 @@ actor UpstreamConnection {
         self.logger = logger
         self.keyMap = keyMap
         self.tickerMerge = tickerMerge
+        self.dedupe = dedupe
         self.onNotice = onNotice
         self.onRejected = onRejected
+        self.onRollover = onRollover
         self.codec = VenueCodec(venue: venue)
         self.state = UpstreamConnectionState(
             codec: codec, liveness: .forVenue(venue, timing: timing), backoff: timing.backoff)
@@ -153,8 +163,49 @@ actor UpstreamConnection {
             case .endSession(let reason):
                 logger.warning("upstream \(venue.rawValue)#\(id): \(reason); replacing the connection")
                 endSession?.yield(reason)
+            case .rollover:
+                logger.info(
+                    "upstream \(venue.rawValue)#\(id): nearing the exchange's connection lifetime; replacing it")
+                let (onRollover, id) = (self.onRollover, self.id)
+                Task { await onRollover(id) }
             }
         }
+        resumeSettledIfReady()
+    }
+
+    private func resumeSettledIfReady() {
+        guard state.isLive, state.pendingRequests == 0, !settledWaiters.isEmpty else { return }
+        for waiter in settledWaiters { waiter.resume() }
+        settledWaiters.removeAll()
+    }
+
+    /// Waits until the session is live and every request it sent is answered, for `timeout` at most; true when so.
+    func waitUntilSettled(timeout: Duration) async -> Bool {
+        if state.isLive && state.pendingRequests == 0 { return true }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.settled()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            if !first { self.resumeAllSettled() }
+            return first
+        }
+    }
+
+    private func settled() async {
+        if state.isLive && state.pendingRequests == 0 { return }
+        await withCheckedContinuation { settledWaiters.append($0) }
+    }
+
+    private func resumeAllSettled() {
+        for waiter in settledWaiters { waiter.resume() }
+        settledWaiters.removeAll()
     }
 
     // MARK: - Session lifecycle
@@ -346,6 +397,9 @@ actor UpstreamConnection {
         let keys = keyMap.keys(topic)
         guard !keys.isEmpty else { return }
         var event = event
+        // The merged USD-M ticker's parts come from three streams under one topic: they are not deduplicated.
+        let mergedPart = venue == .binanceUSDM && event.key.kind == .ticker
+        if let dedupe, !mergedPart, !dedupe.isNew(topic: topic, event) { return }
         if venue == .binanceUSDM, case .ticker(let part) = event.payload {
             guard let merged = tickerMerge.apply(part, exchangeTime: event.exchangeTime) else { return }
             event.payload = .ticker(merged)

@@ -15,6 +15,8 @@ enum UpstreamAction: Equatable, Sendable {
     case rejected([String], reason: String)
     /// The session is dead (no pong, no frame): close it; the run loop reconnects.
     case endSession(reason: String)
+    /// The session nears the exchange's connection lifetime: replace it make-before-break.
+    case rollover
 }
 
 /// How an upstream connection tells that its exchange still hears it.
@@ -31,6 +33,8 @@ struct UpstreamLiveness: Sendable, Equatable {
     var pongTimeoutMs: Int64
     /// No frame of any kind (data, ping, pong) for this long ends the session: the path died without a FIN.
     var silenceMs: Int64
+    /// The exchange ends connections at this age (Binance: 24 h); a replacement is due before. Nil: no limit.
+    var rolloverAfterMs: Int64? = nil
 
     /// Bybit asks for a JSON ping every 20 s; Binance pings us every 20 s (spot) or 3 min (USD-M) and gets our ping
     /// frames every 10 s, so that a silent path is found in under 20 s on either.
@@ -43,7 +47,8 @@ struct UpstreamLiveness: Sendable, Equatable {
         case .binanceSpot, .binanceUSDM:
             UpstreamLiveness(
                 ping: .frame, intervalMs: timing.binancePingInterval.milliseconds,
-                pongTimeoutMs: timing.pongTimeout.milliseconds, silenceMs: timing.silenceTimeout.milliseconds)
+                pongTimeoutMs: timing.pongTimeout.milliseconds, silenceMs: timing.silenceTimeout.milliseconds,
+                rolloverAfterMs: timing.binanceSessionLifetime.milliseconds)
         }
     }
 }
@@ -83,6 +88,8 @@ struct UpstreamConnectionState: Sendable {
     private(set) var awaitingPongSince: Int64?
     /// The heartbeat declared this session dead; nothing more is due until the next one opens.
     private(set) var declaredDead = false
+    /// A replacement of this session was asked for (once per session).
+    private(set) var rolloverRequested = false
 
     init(codec: VenueCodec, liveness: UpstreamLiveness, backoff: Backoff) {
         self.codec = codec
@@ -172,6 +179,7 @@ struct UpstreamConnectionState: Sendable {
         nextPingAt = now + liveness.intervalMs
         awaitingPongSince = nil
         declaredDead = false
+        rolloverRequested = false
         let carried = Set(inURL)
         let rest = wanted.filter { !carried.contains($0) }
         var out: [UpstreamAction] = rest.isEmpty ? [] : requests(subscribe: true, rest)
@@ -217,16 +225,22 @@ struct UpstreamConnectionState: Sendable {
             declaredDead = true
             return [.endSession(reason: "no frame of any kind for \(now - heardAt) ms")]
         }
-        guard now >= nextPingAt else { return [] }
+        var out: [UpstreamAction] = []
+        if let lifetime = liveness.rolloverAfterMs, !rolloverRequested, now - sessionStartedAt >= lifetime {
+            rolloverRequested = true
+            out.append(.rollover)
+        }
+        guard now >= nextPingAt else { return out }
         // The next ping is due one interval after this one was due, so a late wake-up does not stretch the cadence;
         // a wake-up more than an interval late starts again from now.
         nextPingAt += liveness.intervalMs
         if nextPingAt <= now { nextPingAt = now + liveness.intervalMs }
         if awaitingPongSince == nil { awaitingPongSince = now }
         switch liveness.ping {
-        case .json(let text): return [.sendJSONPing(text)]
-        case .frame: return [.sendPing(Array("tickplex".utf8))]
+        case .json(let text): out.append(.sendJSONPing(text))
+        case .frame: out.append(.sendPing(Array("tickplex".utf8)))
         }
+        return out
     }
 
     /// When `heartbeat` should next be called.
@@ -234,6 +248,7 @@ struct UpstreamConnectionState: Sendable {
         guard phase == .live, !declaredDead else { return nil }
         var due = min(nextPingAt, max(lastFrameAt, sessionStartedAt) + liveness.silenceMs)
         if let since = awaitingPongSince { due = min(due, since + liveness.pongTimeoutMs) }
+        if let lifetime = liveness.rolloverAfterMs, !rolloverRequested { due = min(due, sessionStartedAt + lifetime) }
         return due
     }
 

@@ -22,6 +22,9 @@ public struct UpstreamTiming: Sendable {
     /// No frame of any kind (data, ping, pong) for this long on a connection ends it: the path died without a FIN.
     /// Pongs come every ping interval, so this is only reached on a dead path.
     public var silenceTimeout: Duration = .seconds(25)
+    /// Binance ends every connection at 24 hours: this long into a session a replacement is opened and subscribed,
+    /// and only then is the old one closed (make-before-break).
+    public var binanceSessionLifetime: Duration = .seconds(23 * 3600 + 1800)
     public var backoff = Backoff(initial: .seconds(1), maximum: .seconds(60))
     /// How long to wait for the close handshake of a connection being abandoned.
     public var closeTimeout: Duration = .seconds(1)
@@ -57,4 +60,14 @@ final class SharedTickerMerge: Sendable {
         merge.withLock { $0.apply(part, exchangeTime: exchangeTime) }
     }
     func forget(_ symbol: String) { merge.withLock { $0.forget(symbol) } }
+}
+
+/// Across a make-before-break switch two connections deliver the same frames for a while: each event passes only
+/// when it is newer than the last one delivered for its topic — by trade id, by book update id, and (while a switch
+/// is under way) by exchange time for the rest. One lock around a pure `EventDeduplicator`, Binance venues only.
+final class SharedDeduplicator: Sendable {
+    private let state = Mutex(EventDeduplicator())
+    func isNew(topic: String, _ event: MarketEvent) -> Bool { state.withLock { $0.isNew(topic: topic, event) } }
+    func switching(_ on: Bool) { state.withLock { $0.switches += on ? 1 : -1 } }
+    func forget(topic: String) { state.withLock { $0.forget(topic: topic) } }
 }

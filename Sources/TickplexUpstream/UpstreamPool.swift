@@ -28,6 +28,8 @@ public actor UpstreamPool: Service {
     private let catalogue: InstrumentCatalogue?
     /// USD-M tickers merged across the connections that carry their parts.
     private let tickerMerge = SharedTickerMerge()
+    /// Binance: what a make-before-break switch delivers twice is delivered once.
+    private let dedupe: SharedDeduplicator?
     private var slots: [Int: Slot] = [:]
     private var nextSlot = 1
     /// Topic → its slot.
@@ -40,6 +42,7 @@ public actor UpstreamPool: Service {
     ) {
         self.venue = venue
         self.catalogue = catalogue
+        self.dedupe = venue == .binanceSpot || venue == .binanceUSDM ? SharedDeduplicator() : nil
         self.baseURL = url
         self.timing = timing
         self.budgets = budgets
@@ -176,16 +179,40 @@ public actor UpstreamPool: Service {
         nextSlot += 1
         let connection = UpstreamConnection(
             id: id, venue: venue, route: route, baseURL: baseURL, timing: timing, budgets: budgets, logger: logger,
-            keyMap: keyMap, tickerMerge: tickerMerge,
+            keyMap: keyMap, tickerMerge: tickerMerge, dedupe: dedupe,
             onNotice: onNotice,
-            onRejected: { [weak self] topics, reason in await self?.rejected(topics, reason: reason) })
+            onRejected: { [weak self] topics, reason in await self?.rejected(topics, reason: reason) },
+            onRollover: { [weak self] id in await self?.rollover(id) })
         slots[id] = Slot(connection: connection, route: route)
         Task { await connection.start() }
         return id
     }
 
+    /// Make-before-break (Binance ends every connection at 24 hours): a new connection takes the old one's topics,
+    /// and the old one is closed only once the new one is live with every subscription acknowledged (15 s at
+    /// most) and has had a moment to deliver. Meanwhile both deliver; the deduplicator lets each event through once.
+    func rollover(_ oldId: Int) async {
+        guard let old = slots[oldId], !old.topics.isEmpty else { return }
+        let topics = old.topics.sorted()
+        let newId = newSlot(route: old.route)
+        guard let fresh = slots[newId]?.connection else { return }
+        slots[newId]?.topics = old.topics
+        for topic in topics { placement[topic] = newId }
+        slots[oldId] = nil
+        dedupe?.switching(true)
+        await fresh.add(topics)
+        let settled = await fresh.waitUntilSettled(timeout: .seconds(15))
+        try? await Task.sleep(for: .milliseconds(500))
+        await old.connection.stop()
+        dedupe?.switching(false)
+        logger.info(
+            "upstream \(venue.rawValue): connection #\(oldId) replaced by #\(newId) (\(topics.count) topics\(settled ? "" : ", not all acknowledged within 15 s"))"
+        )
+    }
+
     private func unplace(_ topic: String) async {
         keyMap.removeTopic(topic)
+        dedupe?.forget(topic: topic)
         guard let slotId = placement.removeValue(forKey: topic), var slot = slots[slotId] else { return }
         slot.topics.remove(topic)
         if slot.topics.isEmpty {

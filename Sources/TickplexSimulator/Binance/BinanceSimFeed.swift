@@ -13,7 +13,8 @@ public struct BinanceSimFeed: Sendable {
     /// The connection's USD-M route (nil: an unrouted URL, or spot).
     public let route: Route?
     private var updateIds: [String: Int64] = [:]
-    private var tradeIds: Int64 = 12_345
+    /// Per stream: Binance numbers trades per symbol, contiguously.
+    private var tradeIds: [String: Int64] = [:]
 
     public init(usdm: Bool, route: Route? = nil) {
         self.usdm = usdm
@@ -66,7 +67,7 @@ public struct BinanceSimFeed: Sendable {
     }
 
     public mutating func payload(for stream: String, market: inout SimMarket, now: Int64) -> String? {
-        guard delivers(stream), let symbol = Self.symbol(of: stream), let i = market.step(symbol),
+        guard let symbol = Self.symbol(of: stream), let i = market.step(symbol),
             let at = stream.firstIndex(of: "@")
         else { return nil }
         let rest = String(stream[stream.index(after: at)...])
@@ -88,10 +89,11 @@ public struct BinanceSimFeed: Sendable {
             return
                 #"{"e":"24hrMiniTicker","E":\#(now),"s":"\#(s)","c":"\#(i.price())","o":"\#(i.open)","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","q":"\#(i.turnover)"}"#
         case "trade", "aggTrade":
-            tradeIds += 1
+            let tradeId = (tradeIds[stream] ?? 12_345) + 1
+            tradeIds[stream] = tradeId
             let idField = rest == "trade" ? "t" : "a"
             return
-                #"{"e":"\#(rest)","E":\#(now),"s":"\#(s)","\#(idField)":\#(tradeIds),"p":"\#(i.price())","q":"0.0\#(market.random(90) + 10)","T":\#(now),"m":\#(market.random(2) == 0)\#(usdm ? "" : #","M":true"#)}"#
+                #"{"e":"\#(rest)","E":\#(now),"s":"\#(s)","\#(idField)":\#(tradeId),"p":"\#(i.price())","q":"0.0\#(market.random(90) + 10)","T":\#(now),"m":\#(market.random(2) == 0)\#(usdm ? "" : #","M":true"#)}"#
         case "bookTicker":
             let u = nextUpdateId(stream)
             if usdm {

@@ -27,6 +27,8 @@ public final class ExchangeSimulator: Sendable {
         public var pingSeconds: Double = 20
         /// Binance closes a connection whose pong to a ping has not come within this (1 minute on the exchange).
         public var pongTimeoutSeconds: Double = 60
+        /// Binance closes every connection when it is this old (24 hours on the real exchange); nil: never.
+        public var binanceConnectionLifetimeSeconds: Double?
         /// Kline frames per candle before it closes.
         public var framesPerCandle = 5
         /// The REST endpoints' limits (Binance weight per minute, Bybit requests per 5 s).
@@ -55,6 +57,13 @@ public final class ExchangeSimulator: Sendable {
         var history: [Int: SimConnectionInfo] = [:]
         var replayPosition: [String: Int] = [:]
         var rest: SimREST
+        /// Binance streams as the exchange has them: one tape per stream, the same frames for every connection
+        /// that carries it (trade ids, update ids and prices agree across connections), generated at the frame
+        /// rate however many connections read it.
+        var binanceTapes: [String: BinanceTape] = [:]
+        var binanceFeeds: [Bool: BinanceSimFeed] = [
+            false: BinanceSimFeed(usdm: false), true: BinanceSimFeed(usdm: true),
+        ]
     }
 
     public let configuration: Configuration
@@ -290,8 +299,25 @@ public final class ExchangeSimulator: Sendable {
         return feed.frame(for: topic, market: &state.value.market, now: now)
     }
 
-    func nextPayload(binance stream: String, feed: inout BinanceSimFeed, now: Int64) -> String? {
-        feed.payload(for: stream, market: &state.value.market, now: now)
+    /// On the loop: the frames of a Binance stream after `cursor` (a new reader gets the newest one), generating the
+    /// next frame when one frame period has passed since the last.
+    func binanceFrames(_ stream: String, usdm: Bool, after cursor: Int64?, now: Int64) -> (
+        frames: [String], cursor: Int64?
+    ) {
+        let key = (usdm ? "usdm|" : "spot|") + stream
+        var tape = state.value.binanceTapes[key] ?? BinanceTape()
+        let periodMs = Int64(1000 / max(configuration.framesPerSecond, 1))
+        if tape.entries.last.map({ now - $0.at >= periodMs - periodMs / 4 }) ?? true {
+            var feed = state.value.binanceFeeds[usdm] ?? BinanceSimFeed(usdm: usdm)
+            if let payload = feed.payload(for: stream, market: &state.value.market, now: now) {
+                tape.append(payload, at: now)
+            }
+            state.value.binanceFeeds[usdm] = feed
+        }
+        state.value.binanceTapes[key] = tape
+        guard let last = tape.entries.last else { return ([], cursor) }
+        guard let cursor else { return ([last.payload], last.seq) }
+        return (tape.entries.filter { $0.seq > cursor }.map(\.payload), last.seq)
     }
 
     var symbols: Set<String> {
@@ -317,4 +343,21 @@ private final class SimulatorReference: Sendable {
 
 extension Array where Element == String {
     fileprivate func splitPair() -> (String, String?) { (self.first ?? "", self.count > 1 ? self[1] : nil) }
+}
+
+/// One Binance stream's recent frames, numbered (bounded: a reader more than 64 frames behind skips ahead).
+struct BinanceTape {
+    struct Entry {
+        var seq: Int64
+        var at: Int64
+        var payload: String
+    }
+    var entries: [Entry] = []
+    var nextSeq: Int64 = 1
+
+    mutating func append(_ payload: String, at: Int64) {
+        entries.append(Entry(seq: nextSeq, at: at, payload: payload))
+        nextSeq += 1
+        if entries.count > 64 { entries.removeFirst(entries.count - 64) }
+    }
 }

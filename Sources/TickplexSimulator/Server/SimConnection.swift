@@ -19,6 +19,8 @@ final class SimConnection: ChannelInboundHandler {
     private var bybitFeed: BybitSimFeed?
     private var binanceFeed: BinanceSimFeed?
     private var binanceStreams: [String] = []
+    /// Per stream, the last tape frame sent on this connection.
+    private var binanceCursors: [String: Int64] = [:]
     private var combined = false
     private var timer: RepeatedTask?
     private var pingTimer: RepeatedTask?
@@ -74,6 +76,12 @@ final class SimConnection: ChannelInboundHandler {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
             bound.value.tick()
+        }
+        if binanceFeed != nil, let lifetime = simulator.configuration.binanceConnectionLifetimeSeconds {
+            // The planned cut: Binance ends every connection at 24 hours.
+            context.eventLoop.scheduleTask(in: .nanoseconds(Int64(lifetime * 1_000_000_000))) {
+                bound.value.close(code: .goingAway, reason: "connection lifetime reached")
+            }
         }
         if binanceFeed != nil {
             let ping = TimeAmount.nanoseconds(Int64(simulator.configuration.pingSeconds * 1_000_000_000))
@@ -195,6 +203,7 @@ final class SimConnection: ChannelInboundHandler {
             sendText(#"{"result":null,"id":\#(id)}"#)
         case "UNSUBSCRIBE":
             binanceStreams.removeAll { params.contains($0) }
+            for stream in params { binanceCursors[stream] = nil }
             sendText(#"{"result":null,"id":\#(id)}"#)
         case "LIST_SUBSCRIPTIONS":
             let list = binanceStreams.map { "\"\($0)\"" }.joined(separator: ",")
@@ -213,12 +222,15 @@ final class SimConnection: ChannelInboundHandler {
         let now = Self.now()
         if let topics = bybit?.subscribed {
             for topic in topics { sendBybitData(topic) }
-        } else if var feed = binanceFeed {
-            for stream in binanceStreams {
-                guard let payload = simulator.nextPayload(binance: stream, feed: &feed, now: now) else { continue }
-                sendText(combined ? #"{"stream":"\#(stream)","data":\#(payload)}"# : payload)
+        } else if let feed = binanceFeed {
+            for stream in binanceStreams where feed.delivers(stream) {
+                let (frames, cursor) = simulator.binanceFrames(
+                    stream, usdm: feed.usdm, after: binanceCursors[stream], now: now)
+                binanceCursors[stream] = cursor
+                for payload in frames {
+                    sendText(combined ? #"{"stream":"\#(stream)","data":\#(payload)}"# : payload)
+                }
             }
-            binanceFeed = feed
         }
     }
 
