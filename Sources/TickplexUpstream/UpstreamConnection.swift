@@ -45,6 +45,10 @@ actor UpstreamConnection {
     private let tickerMerge: SharedTickerMerge
     /// Binance: events already delivered by another connection of the pool (a make-before-break switch).
     private let dedupe: SharedDeduplicator?
+    /// Binance diff-depth books: fetches a REST snapshot (nil: no REST, deep books are not served).
+    private let fetchDepth: (@Sendable (Venue, String) async throws -> DepthSnapshot)?
+    /// Snapshots fetched for this session's books, taken by the reader before its next frame.
+    private let snapshotInbox = SnapshotInbox()
     private let onNotice: @Sendable (UpstreamNotice) -> Void
     private let onRejected: @Sendable ([String], String) async -> Void
     /// The session nears the exchange's connection lifetime: the pool opens a replacement (make-before-break).
@@ -70,6 +74,7 @@ actor UpstreamConnection {
         id: Int, venue: Venue, route: String, baseURL: WebSocketURL, timing: UpstreamTiming,
         budgets: UpstreamBudgets, logger: Logger, keyMap: TopicKeyMap, tickerMerge: SharedTickerMerge,
         dedupe: SharedDeduplicator? = nil,
+        fetchDepth: (@Sendable (Venue, String) async throws -> DepthSnapshot)? = nil,
         onNotice: @escaping @Sendable (UpstreamNotice) -> Void,
         onRejected: @escaping @Sendable ([String], String) async -> Void,
         onRollover: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -84,6 +89,7 @@ actor UpstreamConnection {
         self.keyMap = keyMap
         self.tickerMerge = tickerMerge
         self.dedupe = dedupe
+        self.fetchDepth = fetchDepth
         self.onNotice = onNotice
         self.onRejected = onRejected
         self.onRollover = onRollover
@@ -261,6 +267,7 @@ actor UpstreamConnection {
         endSession = ends
         lastFrameAt.store(UpstreamPool.nowMs(), ordering: .relaxed)
         perform(state.sessionOpened(inURL: inURL, now: UpstreamPool.nowMs()))
+        snapshotInbox.reset(session: state.sessions)
         // Stopped while the handshake was in flight: nothing to carry.
         if state.phase == .stopped { frames.finish() }
     }
@@ -368,12 +375,20 @@ actor UpstreamConnection {
             default:
                 throw UpstreamError.badMessage("reserved opcode \(frame.opcode)")
             }
-            let decoded: [VenueMessage]
+            var decoded: [VenueMessage] = []
+            // Depth snapshots fetched since the last frame enter the session's books first, in order.
+            for (stream, snapshot) in snapshotInbox.take() {
+                do {
+                    decoded += try codec.applyDepthSnapshot(snapshot, stream: stream, receivedAt: arrivedAt)
+                } catch {
+                    await malformed(error, frame: "depth snapshot of \(stream)")
+                }
+            }
             do {
-                decoded = try codec.decode(text, receivedAt: arrivedAt)
+                decoded += try codec.decode(text, receivedAt: arrivedAt)
             } catch {
                 await malformed(error, frame: text)
-                continue
+                if decoded.isEmpty { continue }
             }
             for m in decoded {
                 switch m {
@@ -431,6 +446,23 @@ actor UpstreamConnection {
             state.pongReceived()
         case .ack(let requestId, let success, let text):
             perform(state.ack(requestId: requestId, success: success, message: text))
+        case .depthSnapshotNeeded(let stream, let symbol, let reason):
+            logger.info("upstream \(venue.rawValue)#\(id): \(stream): \(reason); fetching a depth snapshot")
+            guard let fetchDepth else { return }
+            let (inbox, venue, logger, session) = (snapshotInbox, self.venue, self.logger, state.sessions)
+            Task {
+                // Within the REST budget; a failure is tried again a few times, then the next gap asks anew.
+                for attempt in 1...4 {
+                    do {
+                        let snapshot = try await fetchDepth(venue, symbol)
+                        inbox.put(stream, snapshot, session: session)
+                        return
+                    } catch {
+                        logger.warning("upstream \(venue.rawValue): depth snapshot of \(symbol) failed: \(error)")
+                        try? await Task.sleep(for: .seconds(attempt * 2))
+                    }
+                }
+            }
         case .resync(let key, let reason):
             // A gap in the book: subscribe again for a fresh snapshot.
             guard case .success(let topic) = codec.topic(for: key) else { return }
@@ -442,4 +474,24 @@ actor UpstreamConnection {
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+/// Depth snapshots handed from their fetch tasks to the session's reader, which owns the books. A snapshot
+/// fetched for an earlier session is dropped: the books it was for are gone.
+final class SnapshotInbox: Sendable {
+    private let items = Mutex<(session: Int, pending: [(String, DepthSnapshot)])>((0, []))
+
+    func put(_ stream: String, _ snapshot: DepthSnapshot, session: Int) {
+        items.withLock { if $0.session == session { $0.pending.append((stream, snapshot)) } }
+    }
+
+    /// A new session: what was pending is void.
+    func reset(session: Int) { items.withLock { $0 = (session, []) } }
+
+    func take() -> [(String, DepthSnapshot)] {
+        items.withLock { state in
+            defer { state.pending.removeAll() }
+            return state.pending
+        }
+    }
 }

@@ -30,6 +30,8 @@ public actor UpstreamPool: Service {
     private let tickerMerge = SharedTickerMerge()
     /// Binance: what a make-before-break switch delivers twice is delivered once.
     private let dedupe: SharedDeduplicator?
+    /// Binance deep books: the REST depth snapshot.
+    private let fetchDepth: (@Sendable (Venue, String) async throws -> DepthSnapshot)?
     private var slots: [Int: Slot] = [:]
     private var nextSlot = 1
     /// Topic → its slot.
@@ -37,10 +39,12 @@ public actor UpstreamPool: Service {
 
     public init(
         venue: Venue, url: WebSocketURL, linger: Duration, timing: UpstreamTiming = .init(),
-        budgets: UpstreamBudgets = .init(), catalogue: InstrumentCatalogue? = nil, logger: Logger,
+        budgets: UpstreamBudgets = .init(), catalogue: InstrumentCatalogue? = nil,
+        fetchDepth: (@Sendable (Venue, String) async throws -> DepthSnapshot)? = nil, logger: Logger,
         onNotice: @escaping @Sendable (UpstreamNotice) -> Void
     ) {
         self.venue = venue
+        self.fetchDepth = fetchDepth
         self.catalogue = catalogue
         self.dedupe = venue == .binanceSpot || venue == .binanceUSDM ? SharedDeduplicator() : nil
         self.baseURL = url
@@ -179,7 +183,7 @@ public actor UpstreamPool: Service {
         nextSlot += 1
         let connection = UpstreamConnection(
             id: id, venue: venue, route: route, baseURL: baseURL, timing: timing, budgets: budgets, logger: logger,
-            keyMap: keyMap, tickerMerge: tickerMerge, dedupe: dedupe,
+            keyMap: keyMap, tickerMerge: tickerMerge, dedupe: dedupe, fetchDepth: fetchDepth,
             onNotice: onNotice,
             onRejected: { [weak self] topics, reason in await self?.rejected(topics, reason: reason) },
             onRollover: { [weak self] id in await self?.rollover(id) })

@@ -12,14 +12,15 @@ public final class UpstreamPools: Service, Sendable {
 
     public init(
         urls: [Venue: WebSocketURL], linger: Duration, timing: UpstreamTiming = .init(),
-        budgets: UpstreamBudgets = .init(), catalogue: InstrumentCatalogue? = nil, logger: Logger,
+        budgets: UpstreamBudgets = .init(), catalogue: InstrumentCatalogue? = nil,
+        fetchDepth: (@Sendable (Venue, String) async throws -> DepthSnapshot)? = nil, logger: Logger,
         onNotice: @escaping @Sendable (UpstreamNotice) -> Void
     ) {
         var pools: [Venue: UpstreamPool] = [:]
         for (venue, url) in urls {
             pools[venue] = UpstreamPool(
                 venue: venue, url: url, linger: linger, timing: timing, budgets: budgets, catalogue: catalogue,
-                logger: logger, onNotice: onNotice)
+                fetchDepth: fetchDepth, logger: logger, onNotice: onNotice)
         }
         self.pools = pools
         self.budgets = budgets

@@ -88,4 +88,14 @@ public struct VenueCodec: Sendable {
         }
     }
 
+    /// Binance: a REST depth snapshot for a diff-depth stream.
+    public mutating func applyDepthSnapshot(_ snapshot: DepthSnapshot, stream: String, receivedAt: Int64)
+        throws(VenueDecodeError) -> [VenueMessage]
+    {
+        guard case .binance(var a) = kind else { return [] }
+        defer { kind = .binance(a) }
+        return try a.applyDepthSnapshot(
+            stream: stream, symbol: snapshot.symbol, lastUpdateId: snapshot.lastUpdateId, bids: snapshot.bids,
+            asks: snapshot.asks, receivedAt: receivedAt)
+    }
 }

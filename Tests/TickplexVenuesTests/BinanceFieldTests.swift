@@ -130,7 +130,8 @@ struct BinanceFieldTests {
         #expect(try spot.topic(for: .kline(.h4, "BTCUSDT", .binanceSpot)).get() == "btcusdt@kline_4h")
         #expect(try spot.topic(for: .book("BTCUSDT", .binanceSpot)).get() == "btcusdt@bookTicker")
         #expect(try spot.topic(for: .book("BTCUSDT", depth: 7, .binanceSpot)).get() == "btcusdt@depth10@100ms")
-        #expect(throws: VenueRejection.self) { try spot.topic(for: .book("BTCUSDT", depth: 50, .binanceSpot)).get() }
+        #expect(try spot.topic(for: .book("BTCUSDT", depth: 50, .binanceSpot)).get() == "btcusdt@depth@100ms")
+        #expect(throws: VenueRejection.self) { try spot.topic(for: .book("BTCUSDT", depth: 5000, .binanceSpot)).get() }
         #expect(throws: VenueRejection.self) { try spot.topic(for: .liquidation("BTCUSDT", .binanceSpot)).get() }
         #expect(try usdm.topic(for: .liquidation("BTCUSDT", .binanceUSDM)).get() == "btcusdt@forceOrder")
         #expect(usdm.route(for: "btcusdt@bookTicker") == "/public" && usdm.route(for: "btcusdt@aggTrade") == "/market")

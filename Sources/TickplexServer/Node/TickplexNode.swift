@@ -144,6 +144,9 @@ public final class TickplexNode: Sendable {
                     binanceAttemptsPer5Min: config.binanceConnectBudgetPer5Min,
                     maxStreams: config.maxUpstreamStreams)),
             catalogue: catalogue,
+            fetchDepth: { [clients = catalogueService.clients] venue, symbol in
+                try await DepthSnapshot.fetch(venue, symbol: symbol, clients: clients)
+            },
             logger: logger
         ) { notice in
             if case .event = notice { publisher.submit(notice) } else { controlSink.submit(notice) }

@@ -111,6 +111,9 @@ public struct BinanceSimFeed: Sendable {
                 return
                     #"{"e":"kline","E":\#(now),"s":"\#(s)","k":{"t":\#(start),"T":\#(start + interval.milliseconds - 1),"s":"\#(s)","i":"\#(interval.rawValue)","f":1,"L":2,"o":"\#(i.open)","c":"\#(i.price())","h":"\#(i.high)","l":"\#(i.low)","v":"\#(i.volume)","n":2,"x":false,"q":"\#(i.turnover)","V":"0","Q":"0","B":"0"}}"#
             }
+            if rest == "depth" || rest == "depth@100ms" || rest == "depth@500ms" {
+                return diff(symbol: s, price: i.ticks, decimals: i.decimals, market: &market, now: now)
+            }
             if rest.hasPrefix("depth") {
                 let levels = Int(rest.dropFirst(5).prefix { $0.isNumber }) ?? 0
                 let u = nextUpdateId(stream)
@@ -125,6 +128,95 @@ public struct BinanceSimFeed: Sendable {
             }
             return nil
         }
+    }
+
+    // MARK: - Diff books (one per symbol, as the exchange keeps it)
+
+    /// A symbol's whole book: price in ticks → size text; the update id of the last change.
+    struct DiffBook {
+        var bids: [Int64: String] = [:]
+        var asks: [Int64: String] = [:]
+        var lastUpdateId: Int64 = 8_000_000
+    }
+    private var diffBooks: [String: DiffBook] = [:]
+    /// The next diff is lost: applied to the book, never sent (a gap, for tests of resynchronisation).
+    public var skipNextUpdateId = false
+
+    private mutating func book(_ symbol: String, price: Int64, market: inout SimMarket) -> DiffBook {
+        if let b = diffBooks[symbol] { return b }
+        var b = DiffBook()
+        // 1,500 levels a side: deeper than any snapshot asked for.
+        for k in 0..<1_500 {
+            b.bids[price - 1 - Int64(k)] = "\(market.random(900) + 1).0\(market.random(10))"
+            b.asks[price + Int64(k)] = "\(market.random(900) + 1).0\(market.random(10))"
+        }
+        diffBooks[symbol] = b
+        return b
+    }
+
+    /// A `depthUpdate`: a few levels near the price change (one may go to zero, one appears), `U..u` after the
+    /// previous `u` (`pu`); after `skipNextUpdateId` one diff is applied to the book but never sent (a gap).
+    private mutating func diff(symbol: String, price: Int64, decimals: Int, market: inout SimMarket, now: Int64)
+        -> String
+    {
+        if skipNextUpdateId {
+            // A lost diff: the book changes, nobody hears of it; the next one shows the gap (U, and pu on USD-M).
+            skipNextUpdateId = false
+            _ = diff(symbol: symbol, price: price, decimals: decimals, market: &market, now: now)
+        }
+        var b = book(symbol, price: price, market: &market)
+        let first = b.lastUpdateId + 1
+        let count = Int64(market.random(3) + 1)
+        var bids: [(Int64, String)] = []
+        var asks: [(Int64, String)] = []
+        for _ in 0..<count {
+            let depth = Int64(market.random(40))
+            let size = market.random(4) == 0 ? "0" : "\(market.random(900) + 1).\(market.random(100))"
+            if market.random(2) == 0 {
+                let level = price - 1 - depth
+                bids.append((level, size))
+                if size == "0" { b.bids[level] = nil } else { b.bids[level] = size }
+            } else {
+                let level = price + depth
+                asks.append((level, size))
+                if size == "0" { b.asks[level] = nil } else { b.asks[level] = size }
+            }
+        }
+        let previous = b.lastUpdateId
+        b.lastUpdateId = first + count - 1
+        diffBooks[symbol] = b
+        func rows(_ levels: [(Int64, String)]) -> String {
+            levels.map { #"["\#(SimMarket.format($0.0, decimals: decimals))","\#($0.1)"]"# }.joined(separator: ",")
+        }
+        let pu = usdm ? #","pu":\#(previous)"# : ""
+        return
+            #"{"e":"depthUpdate","E":\#(now),"T":\#(now),"s":"\#(symbol)","U":\#(first),"u":\#(b.lastUpdateId)\#(pu),"b":[\#(rows(bids))],"a":[\#(rows(asks))]}"#
+    }
+
+    /// The REST depth snapshot of a symbol's book (`/api/v3/depth`, `/fapi/v1/depth`): the best `limit` levels.
+    public mutating func depthSnapshot(
+        symbol: String, limit: Int, market: inout SimMarket, now: Int64
+    ) -> String? {
+        guard let i = market.instruments[symbol] else { return nil }
+        let b = book(symbol, price: i.ticks, market: &market)
+        func rows(_ side: [Int64: String], descending: Bool) -> String {
+            let keys = side.keys.sorted(by: descending ? (>) : (<)).prefix(limit)
+            return keys.map { #"["\#(SimMarket.format($0, decimals: i.decimals))","\#(side[$0]!)"]"# }.joined(
+                separator: ",")
+        }
+        let times = usdm ? #""E":\#(now),"T":\#(now),"# : ""
+        return
+            #"{"lastUpdateId":\#(b.lastUpdateId),\#(times)"bids":[\#(rows(b.bids, descending: true))],"asks":[\#(rows(b.asks, descending: false))]}"#
+    }
+
+    /// The whole book as the exchange has it now (for tests comparing a proxy's book with the truth).
+    public func bookLevels(symbol: String, decimals: Int) -> (
+        lastUpdateId: Int64, bids: [(String, String)], asks: [(String, String)]
+    )? {
+        guard let b = diffBooks[symbol] else { return nil }
+        let bids = b.bids.keys.sorted(by: >).map { (SimMarket.format($0, decimals: decimals), b.bids[$0]!) }
+        let asks = b.asks.keys.sorted().map { (SimMarket.format($0, decimals: decimals), b.asks[$0]!) }
+        return (b.lastUpdateId, bids, asks)
     }
 
     private mutating func nextUpdateId(_ stream: String) -> Int64 {

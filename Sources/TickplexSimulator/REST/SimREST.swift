@@ -32,6 +32,8 @@ public struct SimREST: Sendable {
         public var tooManyRequests = 0
         public var banned = 0
         public var weightByHost: [String: Int] = [:]
+        /// Requests by path (`/v5/market/kline`, `/api/v3/depth`, …).
+        public var byPath: [String: Int] = [:]
     }
 
     public var limits: Limits
@@ -74,9 +76,24 @@ public struct SimREST: Sendable {
     }
 
     /// Answers one GET; nil when the path is not a REST endpoint of the simulator.
-    public mutating func handle(path: String, query: [String: String], now: Int64) -> Response? {
+    public mutating func handle(
+        path: String, query: [String: String], now: Int64, depthBody: String? = nil
+    ) -> Response? {
         let me = self  // the bodies read a copy while the limits are updated
+        counters.byPath[path, default: 0] += 1
         switch path {
+        case "/api/v3/depth", "/fapi/v1/depth":
+            let usdm = path.hasPrefix("/fapi")
+            let limit = Int(query["limit"] ?? "") ?? 100
+            // Weight by limit, as each venue documents it.
+            let weight =
+                usdm
+                ? (limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20)
+                : (limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250)
+            return binance(host: usdm ? "usdm" : "spot", weight: weight, now: now) {
+                guard let body = depthBody else { return (400, #"{"code":-1121,"msg":"Invalid symbol."}"#) }
+                return (200, body)
+            }
         case "/v5/market/instruments-info":
             return bybit(now: now) { me.instruments(query: query, now: now) }
         case "/api/v3/exchangeInfo":

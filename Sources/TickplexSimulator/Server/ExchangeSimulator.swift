@@ -64,6 +64,8 @@ public final class ExchangeSimulator: Sendable {
         var binanceFeeds: [Bool: BinanceSimFeed] = [
             false: BinanceSimFeed(usdm: false), true: BinanceSimFeed(usdm: true),
         ]
+        /// No new Binance frames while frozen.
+        var binanceFrozen = false
     }
 
     public let configuration: Configuration
@@ -82,7 +84,40 @@ public final class ExchangeSimulator: Sendable {
     /// Answers a REST GET (nil: not a REST path).
     func rest(path: String, query: [String: String]) async -> SimREST.Response? {
         let now = SimConnection.now()
-        return await onLoop { sim in sim.state.value.rest.handle(path: path, query: query, now: now) }
+        return await onLoop { sim in
+            var depthBody: String?
+            if path == "/api/v3/depth" || path == "/fapi/v1/depth", let symbol = query["symbol"] {
+                let usdm = path.hasPrefix("/fapi")
+                let limit = min(max(Int(query["limit"] ?? "") ?? 100, 1), usdm ? 1000 : 5000)
+                var feed = sim.state.value.binanceFeeds[usdm] ?? BinanceSimFeed(usdm: usdm)
+                depthBody = feed.depthSnapshot(symbol: symbol, limit: limit, market: &sim.state.value.market, now: now)
+                sim.state.value.binanceFeeds[usdm] = feed
+            }
+            return sim.state.value.rest.handle(path: path, query: query, now: now, depthBody: depthBody)
+        }
+    }
+
+    /// The next Binance diff-depth update of every symbol skips one update id (a gap the proxy must detect).
+    public func skipBinanceUpdateId() async {
+        await onLoop { sim in
+            for usdm in [false, true] { sim.state.value.binanceFeeds[usdm]?.skipNextUpdateId = true }
+        }
+    }
+
+    /// A symbol's whole Binance book as the simulated exchange has it, once its diff stream has started.
+    public func binanceBook(_ symbol: String, usdm: Bool) async -> (
+        lastUpdateId: Int64, bids: [(String, String)], asks: [(String, String)]
+    )? {
+        await onLoop { sim in
+            let decimals = sim.state.value.market.instruments[symbol]?.decimals ?? 2
+            return sim.state.value.binanceFeeds[usdm]?.bookLevels(symbol: symbol, decimals: decimals)
+        }
+    }
+
+    /// Stops the Binance streams from moving (frames already generated are still delivered): a still point at which
+    /// a proxy's book can be compared with the exchange's.
+    public func freezeBinance(_ frozen: Bool) async {
+        await onLoop { $0.state.value.binanceFrozen = frozen }
     }
 
     /// What the REST endpoints saw.
@@ -307,7 +342,7 @@ public final class ExchangeSimulator: Sendable {
         let key = (usdm ? "usdm|" : "spot|") + stream
         var tape = state.value.binanceTapes[key] ?? BinanceTape()
         let periodMs = Int64(1000 / max(configuration.framesPerSecond, 1))
-        if tape.entries.last.map({ now - $0.at >= periodMs - periodMs / 4 }) ?? true {
+        if !state.value.binanceFrozen, tape.entries.last.map({ now - $0.at >= periodMs - periodMs / 4 }) ?? true {
             var feed = state.value.binanceFeeds[usdm] ?? BinanceSimFeed(usdm: usdm)
             if let payload = feed.payload(for: stream, market: &state.value.market, now: now) {
                 tape.append(payload, at: now)

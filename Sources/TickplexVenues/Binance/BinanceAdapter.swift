@@ -13,9 +13,13 @@ public struct BinanceAdapter: Sendable {
     /// Params per SUBSCRIBE: long lists are reported to fail silently, so requests stay moderate.
     public static let maxParamsPerRequest = 200
     public static let partialDepths = [5, 10, 20]
+    /// Books deeper than 20 levels come from the diff stream and a REST snapshot of this many levels.
+    public static let maxDiffBookDepth = 1000
 
     public let market: Market
     public let venue: Venue
+    /// Diff-depth books per stream (`btcusdt@depth@100ms`).
+    private var diffBooks: [String: BinanceDiffBook] = [:]
 
     public init(market: Market) {
         self.market = market
@@ -38,7 +42,12 @@ public struct BinanceAdapter: Sendable {
         case .book:
             guard let depth = key.depth else { return .success("\(s)@bookTicker") }
             guard let levels = Self.partialDepths.first(where: { $0 >= depth }) else {
-                return .failure(.init("Binance partial books have at most 20 levels; ask for book:20 or fewer"))
+                // Deeper than the partial streams: the diff stream and a REST snapshot (BinanceDiffBook).
+                guard depth <= Self.maxDiffBookDepth else {
+                    return .failure(
+                        .init("Binance books go to \(Self.maxDiffBookDepth) levels; ask for book:1000 or fewer"))
+                }
+                return .success("\(s)@depth@100ms")
             }
             return .success("\(s)@depth\(levels)@100ms")
         case .liquidation:
@@ -239,6 +248,16 @@ public struct BinanceAdapter: Sendable {
                 }
                 return .event(MarketEvent(key: key, exchangeTime: time, payload: .book(top)))
             }
+        case "depthUpdate" where stream.map(Self.isDiffStream) == true:
+            let symbol = try data.requiredString("s")
+            let diff = BinanceDiffBook.Diff(
+                first: try data.requiredInt("U"), last: try data.requiredInt("u"), previous: data["pu"]?.int64,
+                bids: try data.priceLevels("b"), asks: try data.priceLevels("a"))
+            let name = stream ?? ""
+            var book = diffBooks[name] ?? BinanceDiffBook(usdm: market == .usdm)
+            let outputs = try book.diff(diff)
+            diffBooks[name] = book
+            return diffMessages(outputs, stream: name, symbol: symbol, book: book, time: time)
         case "depthUpdate":
             let bids = try data.priceLevels("b")
             let asks = try data.priceLevels("a")
@@ -264,6 +283,40 @@ public struct BinanceAdapter: Sendable {
             return [.serverShutdown]
         default:
             return [.ignored]
+        }
+    }
+
+    static func isDiffStream(_ stream: String) -> Bool {
+        stream.hasSuffix("@depth") || stream.hasSuffix("@depth@100ms") || stream.hasSuffix("@depth@500ms")
+    }
+
+    /// A REST depth snapshot for a diff stream (`/api/v3/depth`, `/fapi/v1/depth`, `limit=1000`).
+    public mutating func applyDepthSnapshot(
+        stream: String, symbol: String, lastUpdateId: Int64, bids: [PriceLevel], asks: [PriceLevel], receivedAt: Int64
+    ) throws(VenueDecodeError) -> [VenueMessage] {
+        var book = diffBooks[stream] ?? BinanceDiffBook(usdm: market == .usdm)
+        let outputs = try book.snapshot(lastUpdateId: lastUpdateId, bids: bids, asks: asks)
+        diffBooks[stream] = book
+        return diffMessages(outputs, stream: stream, symbol: symbol, book: book, time: receivedAt)
+    }
+
+    /// The stream is no longer carried: its book goes.
+    public mutating func forgetDiffBook(_ stream: String) { diffBooks[stream] = nil }
+
+    private func diffMessages(
+        _ outputs: [BinanceDiffBook.Output], stream: String, symbol: String, book: BinanceDiffBook, time: Int64
+    ) -> [VenueMessage] {
+        outputs.map { output in
+            switch output {
+            case .changed:
+                // The connection re-keys it for every book:N on the stream and trims it to N.
+                .event(
+                    MarketEvent(
+                        key: StreamKey(venue: venue, kind: .book, symbol: symbol, depth: Self.maxDiffBookDepth),
+                        exchangeTime: time, payload: .book(book.book.top(Self.maxDiffBookDepth))))
+            case .needSnapshot(let reason):
+                .depthSnapshotNeeded(stream: stream, symbol: symbol, reason: reason)
+            }
         }
     }
 

@@ -69,6 +69,18 @@ public struct LocalOrderBook: Sendable {
         self.updateId = updateId
     }
 
+    /// Keeps at most `maxLevels` per side, dropping the farthest from the top (a bound whatever the exchange sends).
+    public mutating func trim(maxLevels: Int) {
+        if bids.levels.count > maxLevels {
+            bids.keys.removeLast(bids.keys.count - maxLevels)
+            bids.levels.removeLast(bids.levels.count - maxLevels)
+        }
+        if asks.levels.count > maxLevels {
+            asks.keys.removeLast(asks.keys.count - maxLevels)
+            asks.levels.removeLast(asks.levels.count - maxLevels)
+        }
+    }
+
     /// The best `depth` levels of each side.
     public func top(_ depth: Int) -> Book {
         Book(

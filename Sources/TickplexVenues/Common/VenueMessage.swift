@@ -18,6 +18,9 @@ public enum VenueMessage: Sendable, Equatable {
     case pong
     /// The local book of this stream can no longer be trusted (update-id gap): subscribe again for a snapshot.
     case resync(StreamKey, reason: String)
+    /// A Binance diff-depth book needs a REST snapshot (the first diff, or a gap): fetch it and hand it to the
+    /// adapter (`applyDepthSnapshot`).
+    case depthSnapshotNeeded(stream: String, symbol: String, reason: String)
     /// The exchange announced it will close this connection soon (Binance `serverShutdown`).
     case serverShutdown
     /// Valid, but nothing the proxy forwards (a stream type nobody can subscribe to, a diff without a book).
