@@ -9,6 +9,7 @@ import Synchronization
 public import TickplexBus
 public import TickplexConfig
 import TickplexModel
+import TickplexProtocol
 public import TickplexRedis
 public import TickplexUpstream
 public import UnixSignals
@@ -134,7 +135,11 @@ public final class TickplexNode: Sendable {
                 binanceUSDM: ExchangeRESTClient(
                     name: "binance.usdm", baseURL: endpoints.binanceUSDMREST, budget: .binance(limit: 2400),
                     logger: logger)),
-            refresh: .seconds(config.catalogueRefreshSeconds), logger: logger)
+            refresh: .seconds(config.catalogueRefreshSeconds),
+            sharing: redis.map {
+                Self.catalogueSharing(redis: $0, brand: config.brand, ttl: .seconds(2 * config.catalogueRefreshSeconds))
+            },
+            logger: logger)
         upstream = UpstreamPools(
             urls: self.endpoints.urls,
             linger: .seconds(config.upstreamLingerSeconds),
@@ -187,6 +192,39 @@ public final class TickplexNode: Sendable {
 
     /// Connected WebSocket clients.
     public var clientCount: Int { gatewayStats.clients.value }
+    /// The catalogue in Redis, for the other nodes: `<brand>:catalogue:<venue>` = `{"loadedAt":…,"symbols":[…]}`,
+    /// expiring after two refresh periods. A read or write that fails only means this node asks the exchange.
+    static func catalogueSharing(redis: RedisClient, brand: String, ttl: Duration) -> CatalogueSharing {
+        CatalogueSharing(
+            read: { venue in
+                // At start the catalogue is read before the Redis connection is up: wait a moment for it.
+                try? await redis.waitUntilConnected(timeout: .seconds(3))
+                guard
+                    let text = try? await redis.send(
+                        RedisCommand("GET", .string("\(brand):catalogue:\(venue.rawValue)"))
+                    ).string,
+                    let json = try? JSONParser.parse(text), let at = json["loadedAt"]?.int64,
+                    let list = json["symbols"]?.array
+                else { return nil }
+                return (Set(list.compactMap(\.string)), at)
+            },
+            write: { venue, symbols, loadedAt in
+                var w = JSONWriter()
+                w.beginObject()
+                w.key("loadedAt")
+                w.int(loadedAt)
+                w.key("symbols")
+                w.beginArray()
+                for symbol in symbols.sorted() { w.string(symbol) }
+                w.endArray()
+                w.endObject()
+                _ = try? await redis.send(
+                    RedisCommand(
+                        "SET", .string("\(brand):catalogue:\(venue.rawValue)"), .string(w.text), "PX",
+                        .integer(Int(ttl.milliseconds))))
+            })
+    }
+
     /// MAX_CLIENTS places held (freed when the socket closes).
     public var clientSlotsInUse: Int { admission.clientSlotsInUse }
     /// The gateway's counters since start.

@@ -93,8 +93,24 @@ public enum CatalogueParser {
     }
 }
 
+/// Where nodes on one Redis share the catalogue: a list another node loaded less than `refresh` ago is taken from
+/// there instead of asking the exchange again (each node would otherwise spend the IP's REST weight on the same
+/// list).
+public struct CatalogueSharing: Sendable {
+    public var read: @Sendable (Venue) async -> (symbols: Set<String>, loadedAt: Int64)?
+    public var write: @Sendable (Venue, Set<String>, Int64) async -> Void
+    public init(
+        read: @escaping @Sendable (Venue) async -> (symbols: Set<String>, loadedAt: Int64)?,
+        write: @escaping @Sendable (Venue, Set<String>, Int64) async -> Void
+    ) {
+        self.read = read
+        self.write = write
+    }
+}
+
 /// Loads every venue's instrument list at start and again every `refresh`; a failed load is retried sooner
-/// (`retry`). The REST clients keep each request inside the exchange's limits.
+/// (`retry`). The REST clients keep each request inside the exchange's limits; with `sharing`, a fresh list
+/// another node stored is used instead.
 public struct CatalogueService: Service {
     public struct Clients: Sendable {
         public var bybit: ExchangeRESTClient
@@ -112,12 +128,14 @@ public struct CatalogueService: Service {
     public let venues: [Venue]
     public let refresh: Duration
     public let retry: Duration
+    public let sharing: CatalogueSharing?
     let logger: Logger
 
     public init(
         catalogue: InstrumentCatalogue, clients: Clients, venues: [Venue] = Venue.allCases, refresh: Duration,
-        retry: Duration = .seconds(30), logger: Logger
+        retry: Duration = .seconds(30), sharing: CatalogueSharing? = nil, logger: Logger
     ) {
+        self.sharing = sharing
         self.catalogue = catalogue
         self.clients = clients
         self.venues = venues
@@ -151,9 +169,19 @@ public struct CatalogueService: Service {
             for venue in venues {
                 group.addTask {
                     let now = ExchangeRESTClient.nowMs()
+                    if let shared = await sharing?.read(venue), now - shared.loadedAt < refresh.milliseconds,
+                        !shared.symbols.isEmpty
+                    {
+                        catalogue.loaded(venue, symbols: shared.symbols, at: shared.loadedAt)
+                        logger.info(
+                            "catalogue: \(shared.symbols.count) symbols on \(venue.rawValue), shared by another node")
+                        return true
+                    }
                     do {
                         let symbols = try await load(venue)
-                        catalogue.loaded(venue, symbols: symbols, at: ExchangeRESTClient.nowMs())
+                        let loadedAt = ExchangeRESTClient.nowMs()
+                        catalogue.loaded(venue, symbols: symbols, at: loadedAt)
+                        await sharing?.write(venue, symbols, loadedAt)
                         logger.info("catalogue: \(symbols.count) symbols trading on \(venue.rawValue)")
                         return true
                     } catch {
