@@ -153,6 +153,13 @@ extension TickplexProcess {
 public enum TestNetwork {
     public static let closedPort = "http://127.0.0.1:9"
 
+    /// The REST hosts pointed at the closed port: the catalogue never loads (the node serves unchecked).
+    public static func restUnreachable(_ environment: [String: String]) -> [String: String] {
+        var env = environment
+        for name in ["BYBIT_REST_URL", "BINANCE_REST_URL_SPOT", "BINANCE_REST_URL_USDM"] { env[name] = closedPort }
+        return env
+    }
+
     public static func loopbackOnly(_ environment: [String: String]) -> [String: String] {
         var env = environment
         guard env["UPSTREAM"] != "sim" else { return env }

@@ -9,19 +9,15 @@ import TickplexUpstream
 /// Several nodes on one Redis load the catalogue once: the others take the list it stored.
 @Suite("Instrument catalogue shared through Redis")
 struct CatalogueSharingTests {
-    static func loaded(_ node: TickplexNode) -> Bool {
-        Venue.allCases.allSatisfy { node.catalogue.snapshot[$0]?.loadedAt != nil }
-    }
-
     @Test("a second node on the same Redis takes the stored lists: not one catalogue request to its exchange")
     func secondNodeReadsRedis() async throws {
         let server = try await RedisServer.start()
         defer { server.stop() }
         let env = ["UPSTREAM": "sim", "REDIS_URL": server.url]
         try await withNode(env) { _, first in
-            #expect(await eventually { Self.loaded(first) })
+            #expect(await eventually { catalogueLoaded(first) })
             try await withNode(env) { port, second in
-                #expect(await eventually { Self.loaded(second) })
+                #expect(await eventually { catalogueLoaded(second) })
                 let sim = try #require(second.simulator)
                 let paths = await sim.restCounters().byPath
                 #expect(paths["/v5/market/instruments-info"] == nil && paths["/api/v3/exchangeInfo"] == nil, "\(paths)")

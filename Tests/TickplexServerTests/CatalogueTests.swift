@@ -10,14 +10,10 @@ import TickplexUpstream
 /// request, a new listing picked up by the refresh, and a catalogue that cannot load reported, not fatal.
 @Suite("Instrument catalogue end to end (UPSTREAM=sim)")
 struct CatalogueTests {
-    static func loaded(_ node: TickplexNode) -> Bool {
-        Venue.allCases.allSatisfy { node.catalogue.snapshot[$0]?.loadedAt != nil }
-    }
-
     @Test("NOPEUSDT on both venues: refused at once with a sentence, REST 404, and not one upstream request")
     func unknownRefused() async throws {
         try await withNode(["UPSTREAM": "sim"]) { port, node in
-            #expect(await eventually { Self.loaded(node) }, "catalogue loaded from the simulator's REST")
+            #expect(await eventually { catalogueLoaded(node) }, "catalogue loaded from the simulator's REST")
             let sim = try #require(node.simulator)
             let c = WireClient(port: port)
             c.send(#"{"op":"ping"}"#)
@@ -55,7 +51,7 @@ struct CatalogueTests {
     @Test("an unlisted symbol costs nothing: the new-stream budget is left for listed ones (WebSocket and REST)")
     func unlistedCostsNothing() async throws {
         try await withNode(["UPSTREAM": "sim", "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN": "1"]) { port, node in
-            #expect(await eventually { Self.loaded(node) })
+            #expect(await eventually { catalogueLoaded(node) })
             let c = WireClient(port: port)
             c.send(#"{"op":"subscribe","args":["ticker:NOPE1USDT","ticker:NOPE2USDT","ticker:NOPE3USDT"]}"#)
             #expect(await eventually { c.replies("subscription_error").count == 3 })
@@ -76,7 +72,7 @@ struct CatalogueTests {
     @Test("a symbol listed after start is accepted once the catalogue refreshes (CATALOGUE_REFRESH_S=10)")
     func refreshPicksUpListing() async throws {
         try await withNode(["UPSTREAM": "sim", "CATALOGUE_REFRESH_S": "10"]) { port, node in
-            #expect(await eventually { Self.loaded(node) })
+            #expect(await eventually { catalogueLoaded(node) })
             let sim = try #require(node.simulator)
             let c = WireClient(port: port)
             c.send(#"{"op":"subscribe","args":["trade:FRESHUSDT@binance.spot"]}"#)
@@ -99,9 +95,7 @@ struct CatalogueTests {
     func unreachable() async throws {
         let sim = try await ExchangeSimulator.start()
         var env = upstreamEnv(at: sim)
-        for name in ["BYBIT_REST_URL", "BINANCE_REST_URL_SPOT", "BINANCE_REST_URL_USDM"] {
-            env[name] = TestNetwork.closedPort
-        }
+        env = TestNetwork.restUnreachable(env)
         try await withNode(env) { port, node in
             #expect(await eventually { node.catalogue.snapshot[.bybitLinear]?.lastError != nil })
             let (status, body) = try await httpGet(port: port, "/health")

@@ -16,9 +16,7 @@ struct ExchangeBudgetTests {
         // The budgets are the second line: with the catalogue not loaded (its hosts unreachable), made-up symbols
         // reach the exchange and only the budgets stand between the churn and a ban. (With it loaded, they are
         // refused before any request: CatalogueTests.)
-        for name in ["BYBIT_REST_URL", "BINANCE_REST_URL_SPOT", "BINANCE_REST_URL_USDM"] {
-            env[name] = TestNetwork.closedPort
-        }
+        env = TestNetwork.restUnreachable(env)
         env["UPSTREAM_LINGER_S"] = "0"
         env["BINANCE_CONNECT_BUDGET_PER_5MIN"] = "3"
         env["MAX_NEW_STREAMS_PER_CLIENT_PER_MIN"] = "1000000"
@@ -68,9 +66,7 @@ struct ExchangeBudgetTests {
         let sim = try await ExchangeSimulator.start(.init())
         var env = upstreamEnv(at: sim)
         // Made-up symbols must pass the catalogue for the stream budgets to be what refuses them.
-        for name in ["BYBIT_REST_URL", "BINANCE_REST_URL_SPOT", "BINANCE_REST_URL_USDM"] {
-            env[name] = TestNetwork.closedPort
-        }
+        env = TestNetwork.restUnreachable(env)
         env["MAX_NEW_STREAMS_PER_CLIENT_PER_MIN"] = "5"
         env["MAX_UPSTREAM_STREAMS"] = "8"
         try await TickplexProcess.serving(env) { port, _ in
@@ -126,9 +122,7 @@ struct QuoteBudgetTests {
         let sim = try await ExchangeSimulator.start(.init())
         var env = upstreamEnv(at: sim)
         // Made-up symbols must pass the catalogue (not loaded here) for the budget to be what refuses them.
-        for name in ["BYBIT_REST_URL", "BINANCE_REST_URL_SPOT", "BINANCE_REST_URL_USDM"] {
-            env[name] = TestNetwork.closedPort
-        }
+        env = TestNetwork.restUnreachable(env)
         env["MAX_NEW_STREAMS_PER_CLIENT_PER_MIN"] = "2"
         env["QUOTE_WAIT_MS"] = "300"
         try await TickplexProcess.serving(env) { port, _ in

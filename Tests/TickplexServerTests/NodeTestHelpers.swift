@@ -116,3 +116,8 @@ func listOnlyInCatalogue(_ symbol: String, on venue: Venue, node: TickplexNode) 
     await sim.list(symbol, on: venue)
     await node.catalogueService.loadAll()
 }
+
+/// Every venue's catalogue has loaded at least once.
+func catalogueLoaded(_ node: TickplexNode) -> Bool {
+    Venue.allCases.allSatisfy { node.catalogue.snapshot[$0]?.loadedAt != nil }
+}
