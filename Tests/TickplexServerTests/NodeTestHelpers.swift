@@ -114,7 +114,7 @@ func listOnlyInCatalogue(_ symbol: String, on venue: Venue, node: TickplexNode) 
     let sim = try #require(node.simulator)
     _ = await eventually { node.catalogue.snapshot[venue]?.loadedAt != nil }
     await sim.list(symbol, on: venue)
-    await node.catalogueService.loadAll()
+    await node.catalogueService.loadAll(fromExchange: true)
 }
 
 /// Every venue's catalogue has loaded at least once.

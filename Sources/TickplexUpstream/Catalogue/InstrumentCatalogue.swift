@@ -163,13 +163,15 @@ public struct CatalogueService: Service {
 
     /// Loads each venue once, all at the same time (one slow host does not hold up the others); true when every
     /// one loaded.
+    /// `fromExchange`: ask the exchange even when another node stored a fresh list (a forced refresh).
     @discardableResult
-    public func loadAll() async -> Bool {
+    public func loadAll(fromExchange: Bool = false) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             for venue in venues {
                 group.addTask {
                     let now = ExchangeRESTClient.nowMs()
-                    if let shared = await sharing?.read(venue), now - shared.loadedAt < refresh.milliseconds,
+                    if !fromExchange, let shared = await sharing?.read(venue),
+                        now - shared.loadedAt < refresh.milliseconds,
                         !shared.symbols.isEmpty
                     {
                         catalogue.loaded(venue, symbols: shared.symbols, at: shared.loadedAt)
