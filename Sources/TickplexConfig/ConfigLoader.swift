@@ -16,7 +16,7 @@ public enum ConfigLoader {
         "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN", "BYBIT_CONNECT_BUDGET_PER_5MIN", "BINANCE_CONNECT_BUDGET_PER_5MIN",
         "AUTH_MODE", "API_KEYS", "ALLOWED_ORIGINS", "ADMIN_TOKEN", "REDIS_TLS_CA_FILE", "REDIS_TLS_INSECURE",
         "JWT_SECRET", "JWT_JWKS_FILE", "API_KEYS_REDIS_SET", "BYBIT_REST_URL", "BINANCE_REST_URL_SPOT",
-        "BINANCE_REST_URL_USDM", "CATALOGUE_REFRESH_S",
+        "BINANCE_REST_URL_USDM", "CATALOGUE_REFRESH_S", "NODE_ID",
     ]
 
     /// Variables whose values are secrets: an error about one never repeats the value.
@@ -65,6 +65,15 @@ public enum ConfigLoader {
                     && brand.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }
             },
             allowed: { "1-32 characters of a-z, 0-9, '-' or '_' (it prefixes stream names and Redis keys)" })
+        if r.value("NODE_ID") != nil {
+            c.nodeId = try r.string(
+                "NODE_ID", default: "",
+                valid: { id in
+                    (1...64).contains(id.count)
+                        && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+                },
+                allowed: { "1-64 characters of A-Z, a-z, 0-9, '-', '_' or '.' (default: host and process id)" })
+        }
         c.defaultVenue = try r.enumeration("DEFAULT_VENUE", default: c.defaultVenue)
         c.upstream = try r.enumeration("UPSTREAM", default: c.upstream)
         c.bybitSpotURL = try r.wsURL("BYBIT_WS_URL_SPOT", default: c.bybitSpotURL)

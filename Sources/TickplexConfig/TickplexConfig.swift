@@ -19,6 +19,8 @@ public struct TickplexConfig: Sendable, Equatable {
     public var port = 8080
     public var redisURL: RedisURL?
     public var brand = "tickplex"
+    /// This node's name in `/stats`, `/health` and the logs; nil: the host name and the process id.
+    public var nodeId: String?
     public var defaultVenue = Venue.bybitLinear
     public var upstream = UpstreamMode.exchange
     public var bybitSpotURL = WebSocketURL("wss://stream.bybit.com/v5/public/spot")!

@@ -30,7 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let logger = Logger(label: "tickplex")
+        var logger = Logger(label: "tickplex")
+        // Every line names the node, the simulator's and the start-up lines too.
+        logger[metadataKey: "node"] = .string(config.nodeId ?? TickplexNode.defaultNodeId())
         // UPSTREAM=sim: the built-in exchange simulator on loopback, wired in here (the node only gets endpoints).
         var simulator: ExchangeSimulator?
         var endpoints = UpstreamEndpoints.exchanges(config)

@@ -23,6 +23,7 @@ struct ConfigDefaultsTests {
         #expect(c.binanceSpotRESTURL == "https://api.binance.com")
         #expect(c.binanceUSDMRESTURL == "https://fapi.binance.com")
         #expect(c.catalogueRefreshSeconds == 600)
+        #expect(c.nodeId == nil, "host and process id, chosen by the node")
         #expect(c.maxClients == 10_000)
         #expect(c.maxSubscriptionsPerClient == 100)
         #expect(c.maxMessageRatePerClient == 100)
@@ -62,7 +63,7 @@ struct ConfigDefaultsTests {
             "API_KEYS_REDIS_SET": "tickplex:keys", "BYBIT_REST_URL": "http://10.0.0.5:8080/",
             "BINANCE_REST_URL_SPOT": "https://data-api.binance.vision",
             "BINANCE_REST_URL_USDM": "https://demo-fapi.binance.com",
-            "CATALOGUE_REFRESH_S": "23",
+            "CATALOGUE_REFRESH_S": "23", "NODE_ID": "ingest-2.eu",
         ]
         #expect(Set(env.keys) == Set(ConfigLoader.variables))
         let c = try ConfigLoader.parse(env)
@@ -72,6 +73,7 @@ struct ConfigDefaultsTests {
         #expect(c.redisTLSCAFile == "/dev/null" && !c.redisTLSInsecure)
         #expect(c.bybitRESTURL == "http://10.0.0.5:8080" && c.binanceSpotRESTURL == "https://data-api.binance.vision")
         #expect(c.binanceUSDMRESTURL == "https://demo-fapi.binance.com" && c.catalogueRefreshSeconds == 23)
+        #expect(c.nodeId == "ingest-2.eu")
         #expect(c.jwtSecret == "0123456789abcdef0123456789abcdef" && c.jwtJWKSFile == "/dev/null")
         #expect(c.apiKeysRedisSet == "tickplex:keys")
         #expect(c.brand == "acme")

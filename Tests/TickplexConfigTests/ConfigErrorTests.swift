@@ -36,6 +36,7 @@ struct BadValue: Sendable, CustomTestStringConvertible {
         .init(variable: "BINANCE_REST_URL_SPOT", value: "https://", allowedFragment: "http:// or https://"),
         .init(variable: "BINANCE_REST_URL_USDM", value: "https://fapi.binance.com?x=1", allowedFragment: "with a host"),
         .init(variable: "CATALOGUE_REFRESH_S", value: "5", allowedFragment: "from 10 to 86400"),
+        .init(variable: "NODE_ID", value: "node one", allowedFragment: "1-64 characters"),
         .init(variable: "MAX_CLIENTS", value: "0", allowedFragment: "1 to 1000000"),
         .init(variable: "MAX_SUBSCRIPTIONS_PER_CLIENT", value: "1.5", allowedFragment: "whole number"),
         .init(variable: "MAX_MESSAGE_RATE_PER_CLIENT", value: "0", allowedFragment: "from 1"),

@@ -22,6 +22,8 @@ struct NodeStats: Encodable, Sendable {
     }
 
     var version: String
+    /// `NODE_ID`, or host and process id.
+    var nodeId: String
     var uptimeSeconds: Int
     var simulated: Bool
     var bus: String

@@ -21,6 +21,7 @@ struct HealthReport: Encodable, Sendable {
 
     var ok: Bool
     var status: String
+    var nodeId: String
     var reasons: [String]
     var bus: String
     var upstream: String
@@ -67,6 +68,7 @@ struct HealthMonitor: Sendable {
     let busKind: String
     let upstream: UpstreamPools
     let catalogue: InstrumentCatalogue
+    let nodeId: String
 
     func report() async -> HealthReport {
         var reasons: [String] = []
@@ -103,7 +105,7 @@ struct HealthMonitor: Sendable {
             }
         }
         return HealthReport(
-            ok: reasons.isEmpty, status: reasons.isEmpty ? "healthy" : "degraded", reasons: reasons,
+            ok: reasons.isEmpty, status: reasons.isEmpty ? "healthy" : "degraded", nodeId: nodeId, reasons: reasons,
             bus: busKind, upstream: config.upstream.rawValue, simulated: config.upstream == .sim,
             redis: redisReport, upstreams: upstreams, catalogue: catalogueReport, warnings: warnings)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
@@ -45,6 +46,13 @@ public final class TickplexNode: Sendable {
     let sampler: StatsSampler
     let startedAt = ContinuousClock.now
     let logger: Logger
+    /// This node's name (`NODE_ID`, else host and process id).
+    public let nodeId: String
+
+    public static func defaultNodeId() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "node"
+        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
 
     /// Builds the node. `UPSTREAM=sim` needs the endpoints of a simulator the caller started (the `serve` command
     /// does); a node never runs on simulated prices by accident.
@@ -73,7 +81,12 @@ public final class TickplexNode: Sendable {
         .ticker("BTCUSDT"), .ticker("ETHUSDT"), .ticker("BTCUSDT", .binanceSpot),
     ]
 
-    public init(config: TickplexConfig, logger: Logger, endpoints: UpstreamEndpoints? = nil) {
+    public init(config: TickplexConfig, logger untagged: Logger, endpoints: UpstreamEndpoints? = nil) {
+        let nodeId = config.nodeId ?? Self.defaultNodeId()
+        self.nodeId = nodeId
+        // Every line this node logs names it (several nodes share one log pipeline on Railway).
+        var logger = untagged
+        logger[metadataKey: "node"] = .string(nodeId)
         self.config = config
         self.logger = logger
         self.endpoints = endpoints ?? .exchanges(config)
@@ -273,7 +286,7 @@ public final class TickplexNode: Sendable {
     var healthMonitor: HealthMonitor {
         HealthMonitor(
             config: config, redis: redis, subscriber: (bus as? RedisBus)?.subscriber, busKind: bus.kind,
-            upstream: upstream, catalogue: catalogue)
+            upstream: upstream, catalogue: catalogue, nodeId: nodeId)
     }
 
     /// The HTTP routes of the node.
@@ -325,7 +338,8 @@ public final class TickplexNode: Sendable {
                 delayedMs: c.delayedMs, exchangeUsedWeight: c.exchangeUsedWeight)
         }
         return NodeStats(
-            version: TickplexVersion.string, uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
+            version: TickplexVersion.string, nodeId: nodeId,
+            uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),
             simulated: config.upstream == .sim, bus: bus.kind, clients: counters.clients,
             subscriptions: await hub.subscriptionCount, streams: await hub.streamCount,
             busChannels: await bus.channelCount,
