@@ -19,7 +19,7 @@ struct SimulatorPingTests {
         let log = NoticeLog()
         let pool = makePool(.binanceSpot, sim: sim, log: log)
         _ = await pool.ensureSubscribed(.trade("BTCUSDT", .binanceSpot))
-        #expect(await eventually { (await sim.connections().first?.pingFramesSent ?? 0) >= 8 })
+        #expect(await eventually(timeout: .seconds(25)) { (await sim.connections().first?.pingFramesSent ?? 0) >= 8 })
         let connections = await sim.connections()
         #expect(connections.count == 1 && connections[0].open, "never closed for a missing pong")
         #expect(connections[0].pongsReceived >= 5)
