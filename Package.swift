@@ -238,8 +238,8 @@ let package = Package(
         .testTarget(
             name: "TickplexServerTests",
             dependencies: [
-                "TickplexServer", "TickplexConfig", "TickplexModel", "TickplexBus", "TickplexTestSupport", "TickplexSimulator",
-                "TickplexUpstream",
+                "TickplexServer", "TickplexConfig", "TickplexModel", "TickplexBus", "TickplexTestSupport",
+                "TickplexSimulator", "TickplexUpstream",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

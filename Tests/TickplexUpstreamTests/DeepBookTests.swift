@@ -44,8 +44,7 @@ struct DeepBookTests {
         let pool = UpstreamPool(
             venue: venue, url: WebSocketURL(sim.baseURL + (usdm ? "/usdm" : ""))!, linger: .seconds(30),
             fetchDepth: { v, symbol in try await DepthSnapshot.fetch(v, symbol: symbol, clients: clients) },
-            logger: quietLogger
-        ) { log.append($0) }
+            logger: quietLogger, onNotice: { log.append($0) })
         let deep = StreamKey.book("BTCUSDT", depth: 1000, venue)
         let hundred = StreamKey.book("BTCUSDT", depth: 100, venue)
         _ = await pool.ensureSubscribed(deep)
