@@ -152,18 +152,19 @@ extension TickplexProcess {
 /// exchanges) gets a closed loopback port instead, which refuses at once.
 public enum TestNetwork {
     public static let closedPort = "http://127.0.0.1:9"
+    static let restVariables = ["BYBIT_REST_URL", "BINANCE_REST_URL_SPOT", "BINANCE_REST_URL_USDM"]
 
     /// The REST hosts pointed at the closed port: the catalogue never loads (the node serves unchecked).
     public static func restUnreachable(_ environment: [String: String]) -> [String: String] {
         var env = environment
-        for name in ["BYBIT_REST_URL", "BINANCE_REST_URL_SPOT", "BINANCE_REST_URL_USDM"] { env[name] = closedPort }
+        for name in restVariables { env[name] = closedPort }
         return env
     }
 
     public static func loopbackOnly(_ environment: [String: String]) -> [String: String] {
         var env = environment
         guard env["UPSTREAM"] != "sim" else { return env }
-        for name in ["BYBIT_REST_URL", "BINANCE_REST_URL_SPOT", "BINANCE_REST_URL_USDM"] where env[name] == nil {
+        for name in restVariables where env[name] == nil {
             env[name] = closedPort
         }
         return env

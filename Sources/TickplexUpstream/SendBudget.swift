@@ -18,7 +18,7 @@ final class SendBudget: Sendable {
     func take(share: Int) async throws {
         while true {
             let wait: Int64 = limiter.withLock { l in
-                let now = Self.nowMs()
+                let now = UpstreamPool.nowMs()
                 let next = l.nextAllowed(now: now, using: share)
                 if next <= now { l.record(now: now) }
                 return next - now
@@ -27,6 +27,4 @@ final class SendBudget: Sendable {
             try await Task.sleep(for: .milliseconds(wait))
         }
     }
-
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

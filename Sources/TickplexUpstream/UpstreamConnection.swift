@@ -180,9 +180,7 @@ actor UpstreamConnection {
     }
 
     private func resumeSettledIfReady() {
-        guard state.isLive, state.pendingRequests == 0, !settledWaiters.isEmpty else { return }
-        for waiter in settledWaiters { waiter.resume() }
-        settledWaiters.removeAll()
+        if state.isLive && state.pendingRequests == 0 { resumeAllSettled() }
     }
 
     /// Waits until the session is live and every request it sent is answered, for `timeout` at most; true when so.
@@ -322,7 +320,7 @@ actor UpstreamConnection {
                     while true {
                         try Task.checkCancellation()
                         guard let due = await self.heartbeatDue() else { return }
-                        let wait = due - Self.nowMs()
+                        let wait = due - UpstreamPool.nowMs()
                         if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
                         await self.heartbeat()
                     }
@@ -354,7 +352,7 @@ actor UpstreamConnection {
         var assembler = BoundedMessageAssembler(maxBytes: 1 << 24, maxFragments: 1_024)
         for try await frame in inbound {
             // recvTs: when the frame arrived, not when the publisher gets to it.
-            let arrivedAt = Self.nowMs()
+            let arrivedAt = UpstreamPool.nowMs()
             lastFrameAt.store(arrivedAt, ordering: .relaxed)
             let text: String
             switch frame.opcode {
@@ -473,7 +471,6 @@ actor UpstreamConnection {
         }
     }
 
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
 
 /// Depth snapshots handed from their fetch tasks to the session's reader, which owns the books. A snapshot

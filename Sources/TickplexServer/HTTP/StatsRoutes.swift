@@ -46,16 +46,7 @@ struct NodeStats: Encodable, Sendable {
     var redis: Redis?
     var limits: Limits
     /// Per exchange REST host: requests, weight, refusals (429/418/403, "error"), waits for the budget.
-    var rest: [String: REST]
-
-    struct REST: Encodable, Sendable {
-        var requests: Int
-        var weight: Int
-        var refusals: [String: Int]
-        var delayed: Int
-        var delayedMs: Int64
-        var exchangeUsedWeight: Int?
-    }
+    var rest: [String: ExchangeRESTClient.Counters]
 
     /// What the node refused to protect itself and the exchange (README "Security and limits").
     struct Limits: Encodable, Sendable {

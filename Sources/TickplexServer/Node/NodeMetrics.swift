@@ -2,6 +2,7 @@ import Metrics
 import Prometheus
 import Synchronization
 import TickplexModel
+import TickplexUpstream
 
 /// `/metrics`: swift-metrics instruments backed by one swift-prometheus registry per node (no global bootstrap,
 /// so that several nodes can live in one process, as in the tests). The `/stats` figures are brought in at each

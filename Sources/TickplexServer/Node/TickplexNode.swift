@@ -165,10 +165,10 @@ public final class TickplexNode: Sendable {
             fetchDepth: { [clients = catalogueService.clients] venue, symbol in
                 try await DepthSnapshot.fetch(venue, symbol: symbol, clients: clients)
             },
-            logger: logger
-        ) { notice in
-            if case .event = notice { publisher.submit(notice) } else { controlSink.submit(notice) }
-        }
+            logger: logger,
+            onNotice: { notice in
+                if case .event = notice { publisher.submit(notice) } else { controlSink.submit(notice) }
+            })
         let hub = FanoutHub(
             brand: config.brand, bus: bus, store: store, upstream: upstream, refusals: rejections,
             stats: gatewayStats, latency: metrics.fanoutLatency,
@@ -331,12 +331,7 @@ public final class TickplexNode: Sendable {
             let subscriber = await (bus as? RedisBus)?.subscriber.status.name ?? "none"
             redisState = .init(commands: commands, subscriber: subscriber)
         }
-        var rest: [String: NodeStats.REST] = [:]
-        for (name, c) in await catalogueService.restCounters() {
-            rest[name] = .init(
-                requests: c.requests, weight: c.weight, refusals: c.refusals, delayed: c.delayed,
-                delayedMs: c.delayedMs, exchangeUsedWeight: c.exchangeUsedWeight)
-        }
+        let rest = await catalogueService.restCounters()
         return NodeStats(
             version: TickplexVersion.string, nodeId: nodeId,
             uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds),

@@ -1,4 +1,5 @@
 public import TickplexModel
+import TickplexVenues
 
 /// The exchanges' public REST endpoints that Tickplex reads, as the simulator serves them on its own port: the
 /// instrument catalogue (Bybit `instruments-info` per category with cursor pages, Binance `exchangeInfo` for spot
@@ -86,10 +87,7 @@ public struct SimREST: Sendable {
             let usdm = path.hasPrefix("/fapi")
             let limit = Int(query["limit"] ?? "") ?? 100
             // Weight by limit, as each venue documents it.
-            let weight =
-                usdm
-                ? (limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20)
-                : (limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250)
+            let weight = BinanceAdapter.depthWeight(limit: limit, usdm: usdm)
             return binance(host: usdm ? "usdm" : "spot", weight: weight, now: now) {
                 guard let body = depthBody else { return (400, #"{"code":-1121,"msg":"Invalid symbol."}"#) }
                 return (200, body)
@@ -105,7 +103,7 @@ public struct SimREST: Sendable {
         case "/api/v3/klines", "/fapi/v1/klines":
             let usdm = path.hasPrefix("/fapi")
             let limit = Int(query["limit"] ?? "") ?? 500
-            let weight = usdm ? (limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10) : 2
+            let weight = BinanceAdapter.klinesWeight(limit: limit, usdm: usdm)
             return binance(host: usdm ? "usdm" : "spot", weight: weight, now: now) {
                 me.binanceKlines(usdm ? .binanceUSDM : .binanceSpot, query: query, now: now)
             }

@@ -169,7 +169,7 @@ public struct CatalogueService: Service {
         await withTaskGroup(of: Bool.self) { group in
             for venue in venues {
                 group.addTask {
-                    let now = ExchangeRESTClient.nowMs()
+                    let now = UpstreamPool.nowMs()
                     if !fromExchange, let shared = await sharing?.read(venue),
                         now - shared.loadedAt < refresh.milliseconds,
                         !shared.symbols.isEmpty
@@ -181,7 +181,7 @@ public struct CatalogueService: Service {
                     }
                     do {
                         let symbols = try await load(venue)
-                        let loadedAt = ExchangeRESTClient.nowMs()
+                        let loadedAt = UpstreamPool.nowMs()
                         catalogue.loaded(venue, symbols: symbols, at: loadedAt)
                         await sharing?.write(venue, symbols, loadedAt)
                         logger.info("catalogue: \(symbols.count) symbols trading on \(venue.rawValue)")

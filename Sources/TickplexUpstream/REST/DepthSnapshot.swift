@@ -44,7 +44,7 @@ public struct DepthSnapshot: Sendable, Equatable {
         let spot = venue == .binanceSpot
         let reply = try await (spot ? clients.binanceSpot : clients.binanceUSDM).get(
             spot ? "/api/v3/depth" : "/fapi/v1/depth", query: [("symbol", symbol), ("limit", "1000")],
-            weight: spot ? 50 : 20, maxWait: .seconds(70))
+            weight: BinanceAdapter.depthWeight(limit: 1000, usdm: !spot), maxWait: .seconds(70))
         guard reply.status == 200 else { throw RESTError("depth \(symbol): HTTP \(reply.status)") }
         return try parse(reply.body, symbol: symbol)
     }

@@ -21,7 +21,7 @@ public struct RESTError: Error, CustomStringConvertible, Sendable {
 /// (`RESTBudget`: waits rather than risk a 429, honours `Retry-After`, never reaches a 418 or a Bybit 403 ban),
 /// with timeouts, counting requests, weight and refusals for `/stats` and `/metrics`.
 public actor ExchangeRESTClient {
-    public struct Counters: Sendable, Equatable {
+    public struct Counters: Sendable, Equatable, Encodable {
         public var requests = 0
         public var weight = 0
         /// Answers by refusal status (429, 418, 403) and transport failures ("error").
@@ -62,7 +62,7 @@ public actor ExchangeRESTClient {
     ) async throws -> RESTReply {
         var waited: Int64 = 0
         while true {
-            let wait = budget.delay(now: Self.nowMs(), weight: weight)
+            let wait = budget.delay(now: UpstreamPool.nowMs(), weight: weight)
             guard wait > 0 else { break }
             guard waited + wait <= maxWait.milliseconds else {
                 throw RESTError("\(name) REST: budget spent (waiting \(wait) ms more would exceed \(maxWait))")
@@ -72,7 +72,7 @@ public actor ExchangeRESTClient {
             counters.delayedMs += wait
             try await Task.sleep(for: .milliseconds(wait))
         }
-        budget.sent(now: Self.nowMs(), weight: weight)
+        budget.sent(now: UpstreamPool.nowMs(), weight: weight)
         counters.requests += 1
         counters.weight += weight
         let url = baseURL + path + Self.encode(query)
@@ -91,7 +91,7 @@ public actor ExchangeRESTClient {
         let status = Int(response.status.code)
         let used = response.headers.first(name: "X-MBX-USED-WEIGHT-1M").flatMap { Int($0) }
         let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0) }
-        budget.answered(now: Self.nowMs(), status: status, usedWeight: used, retryAfterSeconds: retryAfter)
+        budget.answered(now: UpstreamPool.nowMs(), status: status, usedWeight: used, retryAfterSeconds: retryAfter)
         counters.exchangeUsedWeight = used ?? counters.exchangeUsedWeight
         if [403, 418, 429].contains(status) {
             counters.refusals[String(status), default: 0] += 1
@@ -111,5 +111,4 @@ public actor ExchangeRESTClient {
             }.joined(separator: "&")
     }
 
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

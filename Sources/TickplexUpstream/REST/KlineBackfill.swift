@@ -37,7 +37,7 @@ public struct KlineBackfill: Sendable {
             var query = [("symbol", key.symbol), ("interval", interval.rawValue), ("limit", String(capped))]
             if let from { query.append(("startTime", String(from))) }
             if let to { query.append(("endTime", String(to))) }
-            let weight = spot ? 2 : (capped < 100 ? 1 : capped < 500 ? 2 : capped <= 1000 ? 5 : 10)
+            let weight = BinanceAdapter.klinesWeight(limit: capped, usdm: !spot)
             let reply = try await (spot ? clients.binanceSpot : clients.binanceUSDM).get(
                 spot ? "/api/v3/klines" : "/fapi/v1/klines", query: query, weight: weight, maxWait: maxWait)
             guard reply.status == 200 else {

@@ -13,6 +13,18 @@ public struct BinanceAdapter: Sendable {
     /// Params per SUBSCRIBE: long lists are reported to fail silently, so requests stay moderate.
     public static let maxParamsPerRequest = 200
     public static let partialDepths = [5, 10, 20]
+    /// REST request weights by `limit`, as Binance documents them (spot `/api/v3/…`, USD-M `/fapi/v1/…`).
+    public static func klinesWeight(limit: Int, usdm: Bool) -> Int {
+        guard usdm else { return 2 }
+        return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10
+    }
+
+    public static func depthWeight(limit: Int, usdm: Bool) -> Int {
+        usdm
+            ? (limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20)
+            : (limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250)
+    }
+
     /// Books deeper than 20 levels come from the diff stream and a REST snapshot of this many levels.
     public static let maxDiffBookDepth = 1000
 
