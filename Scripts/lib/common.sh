@@ -38,6 +38,11 @@ ensure_redis_server() {
     ensure_apt "command -v openssl" openssl
 }
 
+# The benchmark peer: nginx with the nchan module (one worker, fed by HTTP POSTs).
+ensure_nchan() {
+    ensure_apt "command -v nginx && test -e /usr/lib/nginx/modules/ngx_nchan_module.so" nginx-light libnginx-mod-nchan
+}
+
 # The live-page test loads / in headless Chromium (Debian's package).
 ensure_chromium() {
     ensure_apt "command -v chromium || command -v chromium-browser" chromium

@@ -1,5 +1,6 @@
 public import NIOCore
 import Synchronization
+import TickplexModel
 public import TickplexRedis
 
 /// One encoded event on its way out: the stream's last value (when it has state), the bus message, and a closed
@@ -11,15 +12,30 @@ public struct OutgoingEvent: Sendable {
     public var lastValueKey: String?
     /// A closed candle: its history series, start and JSON.
     public var candle: (series: String, start: Int64, json: ByteBuffer)?
+    /// In a cluster: the lease the event is published under (stored and published only while it holds).
+    public var fence: Fence?
+
+    public struct Fence: Sendable {
+        public var names: StreamLeaseNames
+        public var token: String
+        public var seq: UInt64
+
+        public init(names: StreamLeaseNames, token: String, seq: UInt64) {
+            self.names = names
+            self.token = token
+            self.seq = seq
+        }
+    }
 
     public init(
         channel: String, payload: ByteBuffer, lastValueKey: String?,
-        candle: (series: String, start: Int64, json: ByteBuffer)? = nil
+        candle: (series: String, start: Int64, json: ByteBuffer)? = nil, fence: Fence? = nil
     ) {
         self.channel = channel
         self.payload = payload
         self.lastValueKey = lastValueKey
         self.candle = candle
+        self.fence = fence
     }
 }
 
@@ -66,6 +82,8 @@ public final class PipelinedRedisEventWriter: EventWriter {
         var busy = false
         var inFlight: EventLoopFuture<[RESPValue]>?
         var batches = 0
+        /// Where fenced publishes sit in `pending`, and their channels: a `0` reply there means the lease was lost.
+        var fenced: [(index: Int, channel: String)] = []
     }
 
     /// Pipelined writes so far (each carries every event that was pending).
@@ -76,12 +94,15 @@ public final class PipelinedRedisEventWriter: EventWriter {
     private let historyMax: Int
     private let maxPending: Int
     private let onFailure: @Sendable (any Error) -> Void
+    /// A fenced publish found its lease held by another node (the channel): that stream is no longer this node's.
+    private let onFenced: @Sendable (String) -> Void
     private let state = Mutex(State())
 
     public init(
         client: RedisClient, lastValueTTL: Duration, historyMax: Int, maxPending: Int = 8192,
-        onFailure: @escaping @Sendable (any Error) -> Void
+        onFailure: @escaping @Sendable (any Error) -> Void, onFenced: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.onFenced = onFenced
         self.client = client
         self.lastValueTTL = lastValueTTL
         self.historyMax = historyMax
@@ -92,6 +113,7 @@ public final class PipelinedRedisEventWriter: EventWriter {
     public func write(_ event: OutgoingEvent) async throws {
         let commands = commands(for: event)
         let (schedule, waitFor) = state.withLock { s -> (Bool, EventLoopFuture<[RESPValue]>?) in
+            if event.fence != nil { s.fenced.append((s.pending.count, event.channel)) }
             s.pending.append(contentsOf: commands)
             s.pendingEvents += 1
             let schedule = !s.busy
@@ -104,13 +126,14 @@ public final class PipelinedRedisEventWriter: EventWriter {
 
     /// On the Redis loop: everything pending as one pipelined write; when it is answered, the next.
     private func flush() {
-        let commands = state.withLock { s -> [RedisCommand] in
+        let (commands, fenced) = state.withLock { s -> ([RedisCommand], [(index: Int, channel: String)]) in
             defer {
                 s.pending.removeAll(keepingCapacity: true)
+                s.fenced.removeAll(keepingCapacity: true)
                 s.pendingEvents = 0
             }
             if s.pending.isEmpty { s.busy = false }
-            return s.pending
+            return (s.pending, s.fenced)
         }
         guard !commands.isEmpty else { return }
         let future = client.enqueue(commands)
@@ -122,6 +145,9 @@ public final class PipelinedRedisEventWriter: EventWriter {
             switch result {
             case .failure(let error): self.onFailure(error)
             case .success(let replies):
+                for (index, channel) in fenced where index < replies.count && replies[index] == .integer(0) {
+                    self.onFenced(channel)
+                }
                 for case .error(let message) in replies {
                     self.onFailure(
                         RedisError.server(
@@ -135,10 +161,18 @@ public final class PipelinedRedisEventWriter: EventWriter {
 
     private func commands(for event: OutgoingEvent) -> [RedisCommand] {
         var commands: [RedisCommand] = []
-        if let key = event.lastValueKey {
-            commands.append(RedisLastValueStore.setCommand(key, event.payload, ttl: lastValueTTL))
+        if let fence = event.fence {
+            commands.append(
+                RedisStreamLeases.fencedPublish(
+                    fence.names, token: fence.token, seq: fence.seq, payload: event.payload,
+                    lastValue: event.lastValueKey.map { ($0, Int(lastValueTTL.milliseconds)) },
+                    sharded: client.configuration.cluster))
+        } else {
+            if let key = event.lastValueKey {
+                commands.append(RedisLastValueStore.setCommand(key, event.payload, ttl: lastValueTTL))
+            }
+            commands.append(.publish(event.channel, event.payload, sharded: client.configuration.cluster))
         }
-        commands.append(.publish(event.channel, event.payload))
         if let candle = event.candle {
             commands += RedisCandleHistory.addCommands(
                 series: candle.series, start: candle.start, candle: candle.json, maxPerSeries: historyMax)

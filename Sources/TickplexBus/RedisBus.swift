@@ -16,20 +16,22 @@ public final class RedisBus: MessageBus {
         self.client = client
         let received = BoundedMessages()
         self.received = received
-        self.subscriber = RedisSubscriber(configuration: client.configuration, logger: logger) { message in
+        self.subscriber = RedisSubscriber(configuration: client.configuration, logger: logger, commands: client) {
+            message in
             received.yield(BusMessage(channel: message.channel, payload: message.payload))
         }
     }
 
     public func publish(_ channel: String, _ payload: ByteBuffer) async throws {
-        let reply = try await client.send(.publish(channel, payload))
+        let reply = try await client.send(.publish(channel, payload, sharded: client.configuration.cluster))
         if case .error(let message) = reply {
             throw RedisError.server(address: client.configuration.address, command: "PUBLISH", reply: message)
         }
     }
 
     public func publish(_ messages: [BusMessage]) async throws {
-        let replies = try await client.send(messages.map { .publish($0.channel, $0.payload) })
+        let sharded = client.configuration.cluster
+        let replies = try await client.send(messages.map { .publish($0.channel, $0.payload, sharded: sharded) })
         for case .error(let message) in replies {
             throw RedisError.server(address: client.configuration.address, command: "PUBLISH", reply: message)
         }

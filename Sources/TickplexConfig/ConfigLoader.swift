@@ -16,7 +16,7 @@ public enum ConfigLoader {
         "MAX_NEW_STREAMS_PER_CLIENT_PER_MIN", "BYBIT_CONNECT_BUDGET_PER_5MIN", "BINANCE_CONNECT_BUDGET_PER_5MIN",
         "AUTH_MODE", "API_KEYS", "ALLOWED_ORIGINS", "ADMIN_TOKEN", "REDIS_TLS_CA_FILE", "REDIS_TLS_INSECURE",
         "JWT_SECRET", "JWT_JWKS_FILE", "API_KEYS_REDIS_SET", "BYBIT_REST_URL", "BINANCE_REST_URL_SPOT",
-        "BINANCE_REST_URL_USDM", "CATALOGUE_REFRESH_S", "NODE_ID",
+        "BINANCE_REST_URL_USDM", "CATALOGUE_REFRESH_S", "NODE_ID", "ROLE", "LEASE_TTL_MS", "REDIS_CLUSTER",
     ]
 
     /// Variables whose values are secrets: an error about one never repeats the value.
@@ -73,6 +73,26 @@ public enum ConfigLoader {
                         && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
                 },
                 allowed: { "1-64 characters of A-Z, a-z, 0-9, '-', '_' or '.' (default: host and process id)" })
+        }
+        c.role = try r.enumeration("ROLE", default: c.role)
+        if c.role != .all && c.redisURL == nil {
+            throw ConfigError(
+                variable: "ROLE", value: c.role.rawValue,
+                allowed: "all without REDIS_URL; edge and ingest need REDIS_URL (the nodes meet on Redis)")
+        }
+        c.leaseTTLMs = try r.int("LEASE_TTL_MS", default: c.leaseTTLMs, in: 1000...60_000)
+        c.redisCluster = try r.bool("REDIS_CLUSTER", default: c.redisCluster)
+        if c.redisCluster {
+            guard let url = c.redisURL else {
+                throw ConfigError(
+                    variable: "REDIS_CLUSTER", value: "true",
+                    allowed: "true only with REDIS_URL (one node of the cluster)")
+            }
+            guard url.database == 0 else {
+                throw ConfigError(
+                    variable: "REDIS_CLUSTER", value: "true",
+                    allowed: "true only with database 0 in REDIS_URL (a Redis Cluster has no other)")
+            }
         }
         c.defaultVenue = try r.enumeration("DEFAULT_VENUE", default: c.defaultVenue)
         c.upstream = try r.enumeration("UPSTREAM", default: c.upstream)

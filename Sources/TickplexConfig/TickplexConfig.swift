@@ -21,6 +21,16 @@ public struct TickplexConfig: Sendable, Equatable {
     public var brand = "tickplex"
     /// This node's name in `/stats`, `/health` and the logs; nil: the host name and the process id.
     public var nodeId: String?
+    /// What this node does in a cluster: `all` (clients and upstream), `edge` (clients only, never an upstream
+    /// connection), `ingest` (upstream only: no `/ws`, no client REST). `edge` and `ingest` need `REDIS_URL`.
+    public enum Role: String, Sendable, CaseIterable {
+        case all, edge, ingest
+    }
+    public var role = Role.all
+    /// How long a stream's upstream lease lasts without renewal: a dead owner's streams move after at most this.
+    public var leaseTTLMs = 5000
+    /// `REDIS_URL` names one node of a Redis Cluster (7+): names are hash-tagged per stream, pub/sub is sharded.
+    public var redisCluster = false
     public var defaultVenue = Venue.bybitLinear
     public var upstream = UpstreamMode.exchange
     public var bybitSpotURL = WebSocketURL("wss://stream.bybit.com/v5/public/spot")!

@@ -11,6 +11,9 @@ public struct RedisConfiguration: Sendable {
     public var reconnectBackoff: Backoff
     /// For `rediss://`: how the server's certificate is checked.
     public var tls: TLS
+    /// `REDIS_CLUSTER=true`: the URL is one node of a Redis Cluster; commands go to their slot's master and
+    /// pub/sub is sharded (`SPUBLISH`/`SSUBSCRIBE`).
+    public var cluster = false
 
     public struct TLS: Sendable {
         /// PEM file of the CA that signed the server's certificate; nil → the system's trust roots.
@@ -29,8 +32,9 @@ public struct RedisConfiguration: Sendable {
         commandTimeout: Duration = .seconds(5),
         keepAliveInterval: Duration = .seconds(5),
         reconnectBackoff: Backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5)),
-        tls: TLS = .init()
+        tls: TLS = .init(), cluster: Bool = false
     ) {
+        self.cluster = cluster
         self.tls = tls
         self.url = url
         self.connectTimeout = connectTimeout

@@ -106,7 +106,12 @@ public final class RawWebSocketClient: Sendable {
         var request = "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: Upgrade\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         request += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        try await channel.writeAndFlush(ByteBuffer(string: request)).get()
+        do {
+            try await channel.writeAndFlush(ByteBuffer(string: request)).get()
+        } catch ChannelError.ioOnClosedChannel {
+            // A server that refuses at accept (MAX_CONNECTIONS: 503 at once) may answer and close before the
+            // request is written: what it sent is in the collector, as for any refusal.
+        }
         return RawWebSocketClient(channel: channel, collector: collector)
     }
 

@@ -9,6 +9,8 @@ public final class RedisServer: Sendable {
     /// Serve TLS only (`--port 0 --tls-port`), with this server certificate.
     public let tls: TestCertificates?
     private let process = Mutex<Process?>(nil)
+    /// More `redis-server` arguments (a cluster node's).
+    let extraArguments: [String]
 
     private var pidFile: String { NSTemporaryDirectory() + "tickplex-test-redis-\(port).pid" }
 
@@ -18,7 +20,8 @@ public final class RedisServer: Sendable {
         return "\(scheme)://127.0.0.1:\(port)/0"
     }
 
-    private init(port: Int, password: String?, tls: TestCertificates?) {
+    private init(port: Int, password: String?, tls: TestCertificates?, extraArguments: [String] = []) {
+        self.extraArguments = extraArguments
         self.port = port
         self.password = password
         self.tls = tls
@@ -27,6 +30,21 @@ public final class RedisServer: Sendable {
     /// Starts a server on a free port and waits until it accepts connections; with `tls`, TLS only.
     public static func start(password: String? = nil, tls: TestCertificates? = nil) async throws -> RedisServer {
         let server = RedisServer(port: freeLoopbackPort(), password: password, tls: tls)
+        try await server.launch()
+        return server
+    }
+
+    /// A node of a Redis Cluster (its cluster bus on another free port, its node file in the temporary directory).
+    static func startClusterNode() async throws -> RedisServer {
+        let port = freeLoopbackPort()
+        let nodes = NSTemporaryDirectory() + "tickplex-test-cluster-\(port).conf"
+        try? FileManager.default.removeItem(atPath: nodes)
+        let server = RedisServer(
+            port: port, password: nil, tls: nil,
+            extraArguments: [
+                "--cluster-enabled", "yes", "--cluster-config-file", nodes, "--cluster-port", "\(freeLoopbackPort())",
+                "--cluster-node-timeout", "2000", "--dir", NSTemporaryDirectory(),
+            ])
         try await server.launch()
         return server
     }
@@ -52,6 +70,7 @@ public final class RedisServer: Sendable {
                 "--pidfile", pidFile,
             ]
         if let password { arguments += ["--requirepass", password] }
+        arguments += extraArguments
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments

@@ -409,10 +409,24 @@ actor UpstreamConnection {
         guard case .success(let topic) = codec.topic(for: event.key) else { return }
         let keys = keyMap.keys(topic)
         guard !keys.isEmpty else { return }
-        var event = event
         // The merged USD-M ticker's parts come from three streams under one topic: they are not deduplicated.
         let mergedPart = venue == .binanceUSDM && event.key.kind == .ticker
-        if let dedupe, !mergedPart, !dedupe.isNew(topic: topic, event) { return }
+        guard let dedupe, !mergedPart else { return forward(event, keys: keys) }
+        let (pass, released) = dedupe.admit(topic: topic, connection: id, event)
+        if pass { forward(event, keys: keys) }
+        for e in released { forward(e, keys: keys) }
+    }
+
+    /// Events released by the pool when a hand-over ends with events still waiting (the old connection stopped).
+    nonisolated func forwardReleased(_ events: [(topic: String, event: MarketEvent)]) {
+        for (topic, event) in events {
+            let keys = keyMap.keys(topic)
+            if !keys.isEmpty { forward(event, keys: keys) }
+        }
+    }
+
+    private nonisolated func forward(_ event: MarketEvent, keys: Set<StreamKey>) {
+        var event = event
         if venue == .binanceUSDM, case .ticker(let part) = event.payload {
             guard let merged = tickerMerge.apply(part, exchangeTime: event.exchangeTime) else { return }
             event.payload = .ticker(merged)

@@ -62,12 +62,18 @@ final class SharedTickerMerge: Sendable {
     func forget(_ symbol: String) { merge.withLock { $0.forget(symbol) } }
 }
 
-/// Across a make-before-break switch two connections deliver the same frames for a while: each event passes only
-/// when it is newer than the last one delivered for its topic — by trade id, by book update id, and (while a switch
-/// is under way) by exchange time for the rest. One lock around a pure `EventDeduplicator`, Binance venues only.
+/// Across a make-before-break switch two connections deliver the same frames for a while: `EventDeduplicator`
+/// decides which pass (and releases the new connection's waiting ones once the two streams overlap). One lock
+/// around it, Binance venues only, taken once per event.
 final class SharedDeduplicator: Sendable {
     private let state = Mutex(EventDeduplicator())
-    func isNew(topic: String, _ event: MarketEvent) -> Bool { state.withLock { $0.isNew(topic: topic, event) } }
-    func switching(_ on: Bool) { state.withLock { $0.switches += on ? 1 : -1 } }
+    func admit(topic: String, connection: Int, _ event: MarketEvent) -> (pass: Bool, released: [MarketEvent]) {
+        state.withLock { $0.admit(topic: topic, connection: connection, event) }
+    }
+    func handOver(_ topics: [String], from: Int, to: Int) {
+        state.withLock { $0.handOver(topics, from: from, to: to) }
+    }
+    func finish(from: Int) -> [(topic: String, event: MarketEvent)] { state.withLock { $0.finish(from: from) } }
+    func waiting(from: Int) -> Int { state.withLock { $0.waiting(from: from) } }
     func forget(topic: String) { state.withLock { $0.forget(topic: topic) } }
 }

@@ -119,6 +119,18 @@ public actor UpstreamPool: Service {
         scheduleExpiry()
     }
 
+    /// One fewer subscriber, and no linger: the topics nobody else on this node wants are unsubscribed now. For a
+    /// stream whose cluster lease this node lost: another node is taking it over and the exchange must not see
+    /// it subscribed twice for longer than it takes to send the unsubscribe.
+    public func releaseNow(_ key: StreamKey) async {
+        release(key)
+        guard case .success(let topics) = codec.topics(for: key) else { return }
+        for topic in topics where table.dropLingering(topic: topic) {
+            budgets.returnStream()
+            await unplace(topic)
+        }
+    }
+
     /// Unsubscribes topics whose linger ran out, then waits for the next one. Runs when a linger ends (see
     /// `scheduleExpiry`); tests may call it directly.
     public func expireLingering() async {
@@ -194,7 +206,8 @@ public actor UpstreamPool: Service {
 
     /// Make-before-break (Binance ends every connection at 24 hours): a new connection takes the old one's topics,
     /// and the old one is closed only once the new one is live with every subscription acknowledged (15 s at
-    /// most) and has had a moment to deliver. Meanwhile both deliver; the deduplicator lets each event through once.
+    /// most) and has had a moment to deliver. Meanwhile both read; the deduplicator hands each topic over where the
+    /// two streams overlap, so each event goes out once and in order.
     func rollover(_ oldId: Int) async {
         guard let old = slots[oldId], !old.topics.isEmpty else { return }
         let topics = old.topics.sorted()
@@ -203,12 +216,18 @@ public actor UpstreamPool: Service {
         slots[newId]?.topics = old.topics
         for topic in topics { placement[topic] = newId }
         slots[oldId] = nil
-        dedupe?.switching(true)
+        dedupe?.handOver(topics, from: oldId, to: newId)
         await fresh.add(topics)
         let settled = await fresh.waitUntilSettled(timeout: .seconds(15))
-        try? await Task.sleep(for: .milliseconds(500))
+        // The old connection reads on until every topic's two streams overlap (5 s at most: a quiet topic may
+        // send nothing meanwhile, and then nothing is lost by releasing what waits).
+        let overlapBy = ContinuousClock.now + .seconds(5)
+        try? await Task.sleep(for: .milliseconds(200))
+        while let dedupe, dedupe.waiting(from: oldId) > 0, ContinuousClock.now < overlapBy {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
         await old.connection.stop()
-        dedupe?.switching(false)
+        if let released = dedupe?.finish(from: oldId), !released.isEmpty { fresh.forwardReleased(released) }
         logger.info(
             "upstream \(venue.rawValue): connection #\(oldId) replaced by #\(newId) (\(topics.count) topics\(settled ? "" : ", not all acknowledged within 15 s"))"
         )

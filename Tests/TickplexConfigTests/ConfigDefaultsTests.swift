@@ -63,7 +63,8 @@ struct ConfigDefaultsTests {
             "API_KEYS_REDIS_SET": "tickplex:keys", "BYBIT_REST_URL": "http://10.0.0.5:8080/",
             "BINANCE_REST_URL_SPOT": "https://data-api.binance.vision",
             "BINANCE_REST_URL_USDM": "https://demo-fapi.binance.com",
-            "CATALOGUE_REFRESH_S": "23", "NODE_ID": "ingest-2.eu",
+            "CATALOGUE_REFRESH_S": "23", "NODE_ID": "ingest-2.eu", "ROLE": "ingest", "LEASE_TTL_MS": "2500",
+            "REDIS_CLUSTER": "false",
         ]
         #expect(Set(env.keys) == Set(ConfigLoader.variables))
         let c = try ConfigLoader.parse(env)
@@ -74,6 +75,7 @@ struct ConfigDefaultsTests {
         #expect(c.bybitRESTURL == "http://10.0.0.5:8080" && c.binanceSpotRESTURL == "https://data-api.binance.vision")
         #expect(c.binanceUSDMRESTURL == "https://demo-fapi.binance.com" && c.catalogueRefreshSeconds == 23)
         #expect(c.nodeId == "ingest-2.eu")
+        #expect(c.role == .ingest && c.leaseTTLMs == 2500 && !c.redisCluster)
         #expect(c.jwtSecret == "0123456789abcdef0123456789abcdef" && c.jwtJWKSFile == "/dev/null")
         #expect(c.apiKeysRedisSet == "tickplex:keys")
         #expect(c.brand == "acme")

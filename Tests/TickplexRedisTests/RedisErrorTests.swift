@@ -31,7 +31,7 @@ struct RedisErrorTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await client.run() }
             await #expect {
-                try await client.waitUntilConnected(timeout: .seconds(3))
+                try await client.waitUntilConnected(timeout: .seconds(10))
             } throws: { error in
                 "\(error)".contains("authentication failed")
             }

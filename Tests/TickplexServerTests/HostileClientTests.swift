@@ -7,12 +7,26 @@ import TickplexTestSupport
 /// The attacks of "safe to expose", each over real sockets against the real binary.
 @Suite("Hostile clients against the real binary", .serialized)
 struct HostileClientTests {
+    static let bystanderStream = "tickplex.bybit.linear.ticker.BTCUSDT"
+
+    /// A well-behaved client on a ticker, receiving data, to show that an attack leaves others served.
+    static func bystander(port: Int) async -> WireClient {
+        let bystander = WireClient(port: port)
+        bystander.send(#"{"op":"subscribe","args":["ticker:BTCUSDT"]}"#)
+        #expect(await eventually { !bystander.data(for: bystanderStream).isEmpty })
+        return bystander
+    }
+
+    /// New data still reaches the bystander after the attack.
+    static func expectStillServed(_ bystander: WireClient) async {
+        let seen = bystander.data(for: bystanderStream).count
+        #expect(await eventually { bystander.data(for: bystanderStream).count > seen })
+    }
+
     @Test("a flood of empty non-final continuation frames is closed 1008; RSS grows < 50 MB; others are served")
     func fragmentFlood() async throws {
         try await TickplexProcess.serving([:]) { port, process in
-            let bystander = WireClient(port: port)
-            bystander.send(#"{"op":"subscribe","args":["ticker:BTCUSDT"]}"#)
-            #expect(await eventually { !bystander.data(for: "tickplex.bybit.linear.ticker.BTCUSDT").isEmpty })
+            let bystander = await Self.bystander(port: port)
             let before = try #require(process.residentBytes)
             // 20 connections, each a text frame that never finishes followed by 200,000 empty continuations
             // (6 bytes each, 1.2 MB): the attack that grew the node to 2.7 GB.
@@ -32,8 +46,30 @@ struct HostileClientTests {
             }
             let after = try #require(process.residentBytes)
             #expect(after - before < 50 << 20, "RSS \(before >> 20) MB → \(after >> 20) MB")
-            let seen = bystander.data(for: "tickplex.bybit.linear.ticker.BTCUSDT").count
-            #expect(await eventually { bystander.data(for: "tickplex.bybit.linear.ticker.BTCUSDT").count > seen })
+            await Self.expectStillServed(bystander)
+            bystander.close()
+        }
+    }
+
+    @Test("a client that floods pings and never reads: its pongs do not pile up (RSS grows < 50 MB); others are served")
+    func pingFloodWithoutReading() async throws {
+        try await TickplexProcess.serving([:]) { port, process in
+            let bystander = await Self.bystander(port: port)
+            let before = try #require(process.residentBytes)
+            let attacker = try await RawWebSocketClient.connect(port: port)
+            #expect(await attacker.handshake() == 101)
+            try await attacker.setReading(false)
+            // 800,000 pings of 125 bytes (105 MB): answered in full they would be ~100 MB of pongs queued for a
+            // socket that takes nothing.
+            let ping = RawWebSocketClient.frame(opcode: 0x9, fin: true, payload: Array(repeating: 0x61, count: 125))
+            let burst = Array((0..<10_000).map { _ in ping }.joined())
+            for _ in 0..<80 { try? await attacker.sendRaw(burst) }
+            // Give the node time to read everything it was sent.
+            try await Task.sleep(for: .seconds(2))
+            let after = try #require(process.residentBytes)
+            #expect(after - before < 50 << 20, "RSS \(before >> 20) MB → \(after >> 20) MB")
+            await Self.expectStillServed(bystander)
+            attacker.close()
             bystander.close()
         }
     }

@@ -40,6 +40,12 @@ struct MetricsTests {
             let c = WireClient(port: port)
             c.send(#"{"op":"subscribe","args":["trade:BTCUSDT","ticker:SOLUSDT"]}"#)
             #expect(await eventually { c.data(for: "tickplex.bybit.linear.trade.BTCUSDT").count >= 3 })
+            // With Redis the demo tickers are taken by the node's first ownership tick once Redis is connected (up to
+            // a second after start): wait until two tickers have published before reading the figures.
+            let tickerPrices: @Sendable () async -> Int = {
+                ((try? await Self.scrape(port))?.keys.filter { $0.hasPrefix("tickplex_last_price{") }.count) ?? 0
+            }
+            #expect(await eventually(timeout: .seconds(10)) { await tickerPrices() >= 2 })
             let first = try await Self.scrape(port)
             #expect(first["tickplex_clients"] == 1 && first["tickplex_streams"] == 2)
             #expect(first["tickplex_redis_up{connection=commands}"] == (bus == .redis ? 1 : nil))

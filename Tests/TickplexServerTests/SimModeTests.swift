@@ -13,7 +13,7 @@ struct SimModeTests {
     func simMode() async throws {
         try await withNode(["UPSTREAM": "sim"]) { port, node in
             #expect(node.simulator != nil)
-            let key = EventPublisher.lastValueKey(.ticker("BTCUSDT"), brand: "tickplex")
+            let key = RedisKeyspace(brand: "tickplex").lastValue(.ticker("BTCUSDT"))
             #expect(await eventually { (try? await node.store.get(key)) != nil })
             let stored = try #require(try await node.store.get(key))
             let json = try #require(jsonObject(String(buffer: stored.value)))

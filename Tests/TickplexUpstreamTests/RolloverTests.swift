@@ -37,36 +37,3 @@ struct RolloverTests {
         await sim.stop()
     }
 }
-
-@Suite("Deduplication across a switch (pure)")
-struct EventDeduplicatorTests {
-    static func trade(_ id: Int) -> MarketEvent {
-        MarketEvent(
-            key: .trade("BTCUSDT", .binanceSpot), exchangeTime: 1,
-            payload: .trades([Trade(id: String(id), price: "1", size: "1", side: .buy, time: 1, isBlockTrade: false)]))
-    }
-
-    @Test("trades by id and books by update id, always; other events by exchange time only during a switch")
-    func rules() {
-        var d = EventDeduplicator()
-        let kline = MarketEvent(
-            key: .kline(.m1, "BTCUSDT", .binanceSpot), exchangeTime: 100,
-            payload: .klines([
-                Candle(
-                    interval: .m1, start: 0, end: 59_999, open: "1", high: "1", low: "1", close: "1", volume: "0",
-                    turnover: "0", closed: false)
-            ]))
-        var seen: [Bool] = []
-        for id in [5, 5, 4, 6] { seen.append(d.isNew(topic: "t", Self.trade(id))) }
-        seen.append(d.isNew(topic: "other", Self.trade(1)))
-        #expect(seen == [true, false, false, true, true], "trade ids, per topic")
-        let outside = [d.isNew(topic: "k", kline), d.isNew(topic: "k", kline)]
-        #expect(outside == [true, true], "outside a switch: every kline passes")
-        d.switches = 1
-        let during = [d.isNew(topic: "k2", kline), d.isNew(topic: "k2", kline)]
-        #expect(during == [true, false], "during a switch: the same exchange time is a duplicate")
-        d.forget(topic: "t")
-        let again = d.isNew(topic: "t", Self.trade(1))
-        #expect(again, "forgotten with its topic")
-    }
-}

@@ -18,6 +18,12 @@ public struct Transformer: Sendable {
 
     public init(brand: String) { self.brand = brand }
 
+    /// The last `seq` given to `key`'s events (0 before the first).
+    public func lastSeq(_ key: StreamKey) -> UInt64 { sequences[key] ?? 0 }
+
+    /// The next event of `key` gets `seq + 1`: a node that takes a stream over continues its sequence.
+    public mutating func continueSequence(_ key: StreamKey, after seq: UInt64) { sequences[key] = seq }
+
     public mutating func encode(_ event: MarketEvent, receivedAt: Int64, type: String = "update") -> [EncodedEvent] {
         switch event.payload {
         case .klines(let candles):

@@ -73,6 +73,13 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             onPush(message)
             return
         }
+        if onPush != nil, Self.isServerUnsubscribe(value),
+            pending.first.map({ $0.commandName != "SUNSUBSCRIBE" }) ?? true
+        {
+            // Redis Cluster moved the channel's slot and dropped the subscription itself: the subscriber's next
+            // map refresh subscribes it on the new master.
+            return
+        }
         guard !pending.isEmpty else {
             // A reply nobody asked for: the stream is out of step; closing is the only safe answer.
             fail(context: context, with: .protocolError(address: address, reason: "unexpected reply \(value)"))
@@ -143,13 +150,23 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         }
     }
 
-    /// `["message", channel, payload]` as sent by Redis in subscribe mode (RESP2).
+    /// `["message", channel, payload]` as sent by Redis in subscribe mode (RESP2), or `["smessage", …]` for a
+    /// sharded channel.
     static func pubSubMessage(_ value: RESPValue) -> RedisPubSubMessage? {
         guard case .array(let items) = value, items.count == 3,
-            case .bulkString(let kind) = items[0], kind.readableBytes == 7,
-            kind.readableBytesView.elementsEqual("message".utf8),
+            case .bulkString(let kind) = items[0],
+            kind.readableBytesView.elementsEqual("message".utf8)
+                || kind.readableBytesView.elementsEqual("smessage".utf8),
             case .bulkString(let channel) = items[1], case .bulkString(let payload) = items[2]
         else { return nil }
         return RedisPubSubMessage(channel: String(buffer: channel), payload: payload)
+    }
+
+    /// `["sunsubscribe", channel, count]`.
+    static func isServerUnsubscribe(_ value: RESPValue) -> Bool {
+        guard case .array(let items) = value, items.count == 3, case .bulkString(let kind) = items[0] else {
+            return false
+        }
+        return kind.readableBytesView.elementsEqual("sunsubscribe".utf8)
     }
 }

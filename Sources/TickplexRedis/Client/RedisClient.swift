@@ -6,25 +6,38 @@ public import ServiceLifecycle
 /// A Redis command client that survives Redis restarts. Run it as a `Service`; commands issued while it is
 /// disconnected fail at once with `RedisError.notConnected` (and the last error), never hang.
 public final class RedisClient: Service, Sendable {
-    private let manager: RedisConnectionManager
-    public var configuration: RedisConfiguration { manager.configuration }
+    /// One server, or (`configuration.cluster`) every master of a Redis Cluster.
+    private let manager: RedisConnectionManager?
+    let cluster: RedisClusterRouter?
+    public let configuration: RedisConfiguration
     /// The event loop the connection lives on.
-    public var eventLoop: any EventLoop { manager.eventLoop }
+    public let eventLoop: any EventLoop
 
     public init(
         configuration: RedisConfiguration, logger: Logger = Logger(label: "tickplex.redis"),
         eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
     ) {
-        manager = RedisConnectionManager(
-            configuration: configuration, role: "commands", logger: logger, eventLoop: eventLoop)
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        if configuration.cluster {
+            manager = nil
+            cluster = RedisClusterRouter(seed: configuration, role: "commands", logger: logger, eventLoop: eventLoop)
+        } else {
+            manager = RedisConnectionManager(
+                configuration: configuration, role: "commands", logger: logger, eventLoop: eventLoop)
+            cluster = nil
+        }
     }
 
     public func run() async throws {
-        await manager.run()
+        if let cluster { await cluster.run() } else { await manager?.run() }
     }
 
     public var status: RedisConnectionStatus {
-        get async { await manager.status }
+        get async {
+            if let cluster { return await cluster.status }
+            return await manager?.status ?? .closed
+        }
     }
 
     /// Pipelines the commands in one write; replies come back in order (error replies as `.error` values).
@@ -36,6 +49,7 @@ public final class RedisClient: Service, Sendable {
     /// Writes the commands without waiting for their replies: calls made one after another (from one task) reach
     /// Redis in that order, so a caller can keep many batches in flight. The future fails with `RedisError`.
     public func enqueue(_ commands: [RedisCommand]) -> EventLoopFuture<[RESPValue]> {
+        guard let manager else { return cluster!.enqueue(commands) }
         // Encode off the event loop; only the write itself runs there.
         var encoder = RedisCommandEncoder()
         var bytes = ByteBufferAllocator().buffer(capacity: commands.count * 64)
@@ -74,7 +88,8 @@ public final class RedisClient: Service, Sendable {
 
     /// Waits until connected, or throws the last connection error after `timeout`.
     public func waitUntilConnected(timeout: Duration) async throws(RedisError) {
-        try await manager.waitUntilConnected(timeout: timeout)
+        if let manager { return try await manager.waitUntilConnected(timeout: timeout) }
+        try await cluster?.waitUntilConnected(timeout: timeout)
     }
 }
 

@@ -23,13 +23,17 @@ final class RedisConnectionManager: Sendable {
     let logger: Logger
     let role: String
     private let onPush: (@Sendable (RedisPubSubMessage) -> Void)?
+    /// Sharded pub/sub (Redis Cluster): `SSUBSCRIBE`/`SUNSUBSCRIBE`, one channel per command (a command's channels
+    /// must share a slot).
+    let sharded: Bool
     let state: NIOLoopBoundBox<State>
 
     init(
         configuration: RedisConfiguration, role: String, logger: Logger,
         eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
-        onPush: (@Sendable (RedisPubSubMessage) -> Void)? = nil
+        onPush: (@Sendable (RedisPubSubMessage) -> Void)? = nil, sharded: Bool = false
     ) {
+        self.sharded = sharded
         self.configuration = configuration
         self.role = role
         self.logger = logger
@@ -171,6 +175,12 @@ final class RedisConnectionManager: Sendable {
 
     func chunked(_ channels: [String], verb: String, on connection: RedisConnection) -> EventLoopFuture<Void> {
         var futures: [EventLoopFuture<[RESPValue]>] = []
+        if sharded {
+            for channel in channels {
+                futures.append(connection.write([RedisCommand(.string("S" + verb), .string(channel))], replyCount: 1))
+            }
+            return EventLoopFuture.andAllSucceed(futures, on: eventLoop)
+        }
         var start = 0
         while start < channels.count {
             let chunk = channels[start..<min(start + 512, channels.count)]

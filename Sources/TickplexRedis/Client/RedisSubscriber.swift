@@ -7,40 +7,64 @@ public import ServiceLifecycle
 /// after each reconnect. Messages go to `onMessage` on the connection's event loop, in arrival order; the
 /// payload `ByteBuffer` is shared by whoever keeps it (no copy per consumer).
 public final class RedisSubscriber: Service, Sendable {
-    private let manager: RedisConnectionManager
+    private let single: RedisConnectionManager?
+    /// Redis Cluster: one sharded subscriber connection per master, each channel on its slot's master.
+    private let cluster: RedisClusterRouter?
+    public let configuration: RedisConfiguration
 
+    /// `commands`: the node's command client, which knows a cluster's slot map (subscriber connections cannot ask).
     public init(
         configuration: RedisConfiguration, logger: Logger = Logger(label: "tickplex.redis.subscriber"),
-        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), commands: RedisClient? = nil,
         onMessage: @escaping @Sendable (RedisPubSubMessage) -> Void
     ) {
-        manager = RedisConnectionManager(
-            configuration: configuration, role: "subscriber", logger: logger, eventLoop: eventLoop,
-            onPush: onMessage)
+        self.configuration = configuration
+        if configuration.cluster, let router = commands?.cluster {
+            single = nil
+            cluster = RedisClusterRouter(
+                seed: configuration, role: "subscriber", logger: logger, eventLoop: eventLoop, onPush: onMessage,
+                mapSource: { await router.map })
+        } else {
+            single = RedisConnectionManager(
+                configuration: configuration, role: "subscriber", logger: logger, eventLoop: eventLoop,
+                onPush: onMessage)
+            cluster = nil
+        }
     }
 
-    public var configuration: RedisConfiguration { manager.configuration }
-
     public func run() async throws {
-        await manager.run()
+        if let cluster { await cluster.run() } else { await single?.run() }
     }
 
     public var status: RedisConnectionStatus {
-        get async { await manager.status }
+        get async {
+            if let cluster { return await cluster.status }
+            return await single?.status ?? .closed
+        }
     }
 
     /// The channels this subscriber keeps subscribed (whether or not it is connected right now).
     public var channels: Set<String> {
-        get async { (try? await manager.eventLoop.submit { self.manager.state.value.channels }.get()) ?? [] }
+        get async {
+            if let cluster { return await cluster.channels }
+            guard let manager = single else { return [] }
+            return (try? await manager.eventLoop.submit { manager.state.value.channels }.get()) ?? []
+        }
     }
 
     /// Adds channels. When connected, returns once Redis confirmed them; when not, they are subscribed on the
     /// next connection and this returns at once.
     public func subscribe(_ channels: [String]) async throws(RedisError) {
+        if let cluster {
+            return try await RedisConnection.await(cluster.subscribe(channels), address: configuration.address)
+        }
         try await change(channels, verb: "SUBSCRIBE") { state, channel in state.channels.insert(channel).inserted }
     }
 
     public func unsubscribe(_ channels: [String]) async throws(RedisError) {
+        if let cluster {
+            return try await RedisConnection.await(cluster.unsubscribe(channels), address: configuration.address)
+        }
         try await change(channels, verb: "UNSUBSCRIBE") { state, channel in state.channels.remove(channel) != nil }
     }
 
@@ -48,8 +72,7 @@ public final class RedisSubscriber: Service, Sendable {
         _ channels: [String], verb: String,
         _ apply: @escaping @Sendable (inout RedisConnectionManager.State, String) -> Bool
     ) async throws(RedisError) {
-        guard !channels.isEmpty else { return }
-        let manager = self.manager
+        guard !channels.isEmpty, let manager = single else { return }
         let future: EventLoopFuture<Void> = manager.eventLoop.flatSubmit {
             var changed: [String] = []
             for channel in channels where apply(&manager.state.value, channel) { changed.append(channel) }
@@ -73,12 +96,26 @@ public final class RedisSubscriber: Service, Sendable {
     public func ping() async throws(RedisError) -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
-        let future = manager.withConnection { $0.write([RedisCommand("PING")]) }
+        let future: EventLoopFuture<[RESPValue]>
+        if let cluster {
+            // Every master's subscriber connection answers, or the PING fails.
+            guard let managers = await cluster.currentManagers, !managers.isEmpty else {
+                throw .notConnected(address: configuration.address, lastError: "the cluster's slot map is not loaded")
+            }
+            future = EventLoopFuture.whenAllSucceed(
+                managers.map { $0.withConnection { $0.write([RedisCommand("PING")]) } }, on: cluster.eventLoop
+            ).map { $0.first ?? [] }
+        } else if let single {
+            future = single.withConnection { $0.write([RedisCommand("PING")]) }
+        } else {
+            throw .connectionClosed(address: configuration.address)
+        }
         _ = try await RedisConnection.await(future, address: configuration.address)
         return clock.now - start
     }
 
     public func waitUntilConnected(timeout: Duration) async throws(RedisError) {
-        try await manager.waitUntilConnected(timeout: timeout)
+        if let single { return try await single.waitUntilConnected(timeout: timeout) }
+        try await cluster?.waitUntilConnected(timeout: timeout)
     }
 }

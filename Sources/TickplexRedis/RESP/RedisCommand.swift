@@ -25,8 +25,8 @@ public struct RedisCommand: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { name }
 
-    public static func publish(_ channel: String, _ payload: ByteBuffer) -> RedisCommand {
-        RedisCommand(.string("PUBLISH"), .string(channel), .bytes(payload))
+    public static func publish(_ channel: String, _ payload: ByteBuffer, sharded: Bool = false) -> RedisCommand {
+        RedisCommand(.string(sharded ? "SPUBLISH" : "PUBLISH"), .string(channel), .bytes(payload))
     }
 }
 

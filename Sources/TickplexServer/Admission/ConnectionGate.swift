@@ -1,6 +1,5 @@
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Synchronization
@@ -50,9 +49,9 @@ struct GateSettings: Sendable {
 /// MAX_CONNECTIONS for as long as it is open (upgraded or not), closes a connection whose first request head does
 /// not arrive within HTTP_HEAD_TIMEOUT_MS (slowloris), and once the head is in, admits the client address
 /// (MAX_CONNECTIONS_PER_IP and the per-IP rate, 429) and for a WebSocket upgrade in any form checks the origin
-/// (403), the credential (401) and MAX_CLIENTS (503). NIO's upgrader turns any refusal from the WebSocket route
-/// into 400, so the refusals happen here. Only the first request of a connection can be an upgrade (Hummingbird
-/// answers a later one with a redirect and a close), so after it the gate only passes bytes on.
+/// (403), the credential (401) and MAX_CLIENTS (503). NIO's upgrader can only refuse with 400, so the refusals
+/// happen here. Only the first request of a connection can be an upgrade (`GatewayChildChannel` answers a later
+/// one with a redirect and a close), so after it the gate only passes bytes on.
 final class ConnectionGate: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -241,21 +240,4 @@ final class ConnectionGate: ChannelInboundHandler {
     }
 
     static func nowMs() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
-}
-
-/// The HTTP + WebSocket child channel with the gate in front.
-struct GatedWebSocketChannel: ServerChildChannel {
-    typealias Value = HTTP1WebSocketUpgradeChannel.Value
-    let inner: HTTP1WebSocketUpgradeChannel
-    let settings: GateSettings
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(ConnectionGate(settings), position: .first)
-        }.flatMap { inner.setup(channel: channel, logger: logger) }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
-    }
 }

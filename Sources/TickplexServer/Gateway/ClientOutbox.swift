@@ -164,19 +164,6 @@ final class ClientOutbox: Sendable {
     }
 }
 
-/// Tells the outbox when its channel can take more: the queued frames go out then.
-final class WritabilityObserver: ChannelInboundHandler, Sendable {
-    typealias InboundIn = Any
-    let outbox: ClientOutbox
-
-    init(_ outbox: ClientOutbox) { self.outbox = outbox }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { outbox.drain() }
-        context.fireChannelWritabilityChanged()
-    }
-}
-
 /// Gateway counters for `/stats` and `/metrics`.
 final class GatewayStats: Sendable {
     let clients = Atomic<Int>(0)

@@ -19,10 +19,16 @@ actor FanoutHub {
         }
         /// The newest payload this node delivered: a joining client's snapshot, in order with the updates after it.
         var last: ByteBuffer?
+        /// The `seq` of `last`: a message not newer is a duplicate (a cluster's old and new owner overlapping for
+        /// a moment) and is not delivered.
+        var lastSeq: Int?
         /// When this node asked the exchange for it: a refusal recorded since then is this stream's.
         var requestedAt: ContinuousClock.Instant
         /// The clients grouped by event loop, rebuilt after membership changes: one hop per loop per message.
         var byLoop: [(loop: any EventLoop, outboxes: [ClientOutbox])]?
+        /// Counts the passes handed to the loops: a ticker or book pass that finds a newer one already handed off
+        /// is skipped (see `deliver`).
+        let handedOff = HandOffCounter()
 
         mutating func loopGroups() -> [(loop: any EventLoop, outboxes: [ClientOutbox])] {
             if let byLoop { return byLoop }
@@ -46,9 +52,14 @@ actor FanoutHub {
     }
 
     private let brand: String
+    private let keyspace: RedisKeyspace
+    /// This node's name: a refusal it relayed itself is not heard twice.
+    private let nodeId: String
     private let bus: any MessageBus
     private let store: any LastValueStore
     private let upstream: UpstreamPools
+    /// Where the first local subscriber's wish goes: this node's pools, or the cluster's ownership.
+    private let demand: any UpstreamDemand
     private let logger: Logger
     private var streams: [String: Stream] = [:]
     private var venuesByClient: [Int: [Venue: Int]] = [:]
@@ -67,8 +78,12 @@ actor FanoutHub {
     init(
         brand: String, bus: any MessageBus, store: any LastValueStore, upstream: UpstreamPools,
         refusals: RejectionBook, stats: GatewayStats, latency: Metrics.Timer? = nil,
-        budget: NewStreamBudget = NewStreamBudget(perMinute: 120), logger: Logger
+        budget: NewStreamBudget = NewStreamBudget(perMinute: 120), demand: (any UpstreamDemand)? = nil,
+        keyspace: RedisKeyspace? = nil, nodeId: String = "", logger: Logger
     ) {
+        self.nodeId = nodeId
+        self.keyspace = keyspace ?? RedisKeyspace(brand: brand)
+        self.demand = demand ?? LocalUpstreamDemand(upstream: upstream)
         self.budget = budget
         self.refusals = refusals
         self.stats = stats
@@ -81,6 +96,8 @@ actor FanoutHub {
     }
 
     var streamCount: Int { streams.count }
+    /// The streams local clients are subscribed to.
+    var streamKeys: [StreamKey] { streams.values.map(\.key) }
     var subscriptionCount: Int { streams.values.reduce(0) { $0 + $1.clients.count } }
 
     func register(_ id: Int, _ session: Subscriber) { clients[id] = session }
@@ -93,7 +110,7 @@ actor FanoutHub {
     /// subscription per live stream. No actor state is force-unwrapped across a suspension: every read after an
     /// `await` checks again.
     func subscribe(_ id: Int, _ session: Subscriber, _ key: StreamKey) async -> VenueRejection? {
-        let channel = key.channel(brand: brand)
+        let channel = keyspace.channel(key)
         // The latest state first, as a snapshot, then updates (trades and liquidations have no state).
         let hasState = key.kind != .trade && key.kind != .liquidation
         while true {
@@ -118,7 +135,7 @@ actor FanoutHub {
             // Nothing delivered here yet: the stored value (published by this or another node). Updates that
             // arrive while it is read are not sent to this client; the newer of the two becomes its snapshot, and
             // updates not newer than the snapshot are skipped for it (one may still be on its way through the bus).
-            let stored = try? await store.get(EventPublisher.lastValueKey(key, brand: brand))
+            let stored = try? await store.get(keyspace.lastValue(key))
             // The stream's other subscribers all left while the value was read (and released it): start over.
             guard let current = streams[channel], transitions[channel] == nil else { continue }
             let candidates = [stored?.value, current.last].compactMap { $0 }
@@ -134,11 +151,11 @@ actor FanoutHub {
 
     /// The first local subscriber's work: the upstream reference and the bus subscription, as one transition.
     private func createStream(_ key: StreamKey, channel: String) async -> VenueRejection? {
-        guard let pool = upstream.pool(for: key.venue) else { return VenueRejection("venue not configured") }
+        guard upstream.pool(for: key.venue) != nil else { return VenueRejection("venue not configured") }
         beginTransition(channel)
         defer { endTransition(channel) }
         let requestedAt = ContinuousClock.now
-        if case .failure(let rejection) = await pool.ensureSubscribed(key) { return rejection }
+        if let rejection = await demand.want(key) { return rejection }
         streams[channel] = Stream(key: key, requestedAt: requestedAt)
         do {
             try await bus.subscribe([channel])
@@ -160,7 +177,7 @@ actor FanoutHub {
     }
 
     func unsubscribe(_ id: Int, _ key: StreamKey) async {
-        let channel = key.channel(brand: brand)
+        let channel = keyspace.channel(key)
         guard streams[channel]?.clients.removeValue(forKey: id) != nil else { return }
         if var venues = venuesByClient[id], let n = venues[key.venue] {
             venues[key.venue] = n > 1 ? n - 1 : nil
@@ -173,7 +190,7 @@ actor FanoutHub {
         beginTransition(channel)
         defer { endTransition(channel) }
         try? await bus.unsubscribe([channel])
-        await upstream.pool(for: key.venue)?.release(key)
+        await demand.unwant(key)
     }
 
     // MARK: - Single-flight transitions
@@ -212,27 +229,71 @@ actor FanoutHub {
     /// Hand-offs to event loops not yet run: past `maxPendingHandOffs` the listener waits for the loops, so that a
     /// node whose loops cannot keep up pushes back onto the (bounded) bus stream instead of queueing without end.
     private let pendingHandOffs = PendingCount()
+    /// Bus messages not delivered because their `seq` was not newer than the stream's last.
+    private(set) var duplicatesDropped = 0
     static let maxPendingHandOffs = 4_096
+    /// A ticker/book pass this many passes behind its stream's newest is skipped (not 1: a loop a single message
+    /// period late is no backlog).
+    static let conflateBehind = 4
 
     /// Shared with the loops' closures, which count themselves done.
     final class PendingCount: Sendable {
         let value = Atomic<Int>(0)
     }
 
+    /// A stream's hand-off generation, read by its loops' closures.
+    final class HandOffCounter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
     func deliver(_ message: BusMessage, receivedAt: NIODeadline = .now()) async {
         guard var stream = streams.removeValue(forKey: message.channel) else { return }
-        stream.last = message.payload
-        let conflate = stream.key.kind == .ticker || stream.key.kind == .book
+        let conflate: Bool
+        if let seq = SeqPeek.seq(in: message.payload) {
+            // Not newer than what was delivered: a duplicate. Seq 1 starts a stream anew (its count was lost).
+            if let last = stream.lastSeq, seq <= last, seq != 1 {
+                streams[message.channel] = stream
+                duplicatesDropped += 1
+                return
+            }
+            stream.last = message.payload
+            stream.lastSeq = seq
+            conflate = stream.key.kind == .ticker || stream.key.kind == .book
+        } else {
+            if let refusal = Self.relayedRefusal(message.payload) {
+                streams[message.channel] = stream
+                // Another node's exchange refused the stream: this node's clients hear it as if it were local.
+                if refusal.node != nodeId {
+                    refusals.record(stream.key, reason: refusal.reason)
+                    rejected(stream.key, reason: refusal.reason)
+                }
+                return
+            }
+            // A control message on the stream (a takeover's status): never the snapshot, never conflated away.
+            conflate = false
+        }
         let groups = stream.loopGroups()
         streams[message.channel] = stream
         // Framed once here; every client's socket gets these same bytes.
         let (framed, channel) = (ServerTextFrame.encode(message.payload), message.channel)
         let pending = pendingHandOffs
         pending.value.add(groups.count, ordering: .relaxed)
+        // Conflation at the source: when a loop runs a ticker/book pass while `conflateBehind` newer ones of the
+        // same stream are already handed to it (the loops are behind: a burst larger than they can write), the
+        // older pass is skipped for every client of the loop — each gets the newer state moments later, as the
+        // per-client queue would have done, instead of the whole backlog in order (W4 in BENCHMARKS.md: p99 back
+        // from seconds to tens of ms). Trades, klines and control messages never skip.
+        let handedOff = stream.handedOff
+        let generation = handedOff.value.wrappingAdd(1, ordering: .relaxed).newValue
         for group in groups {
             let outboxes = group.outboxes
             let (latency, stats) = (self.latency, self.stats)
             group.loop.execute {
+                if conflate, handedOff.value.load(ordering: .relaxed) &- generation >= Self.conflateBehind {
+                    stats.conflated.add(outboxes.count)
+                    pending.value.subtract(1, ordering: .relaxed)
+                    return
+                }
                 var written = 0
                 for outbox in outboxes { written += outbox.offer(framed, stream: channel, conflate: conflate) }
                 stats.messagesOut.add(written)
@@ -246,9 +307,17 @@ actor FanoutHub {
         }
     }
 
+    /// `{"op":"rejected","reason":…,"node":…}` published by a stream's holder in a cluster.
+    static func relayedRefusal(_ payload: ByteBuffer) -> (reason: String, node: String)? {
+        guard payload.readableBytesView.starts(with: #"{"op":"rejected""#.utf8),
+            let json = try? JSONParser.parse(String(buffer: payload)), let reason = json["reason"]?.string
+        else { return nil }
+        return (reason, json["node"]?.string ?? "")
+    }
+
     /// The exchange refused a stream: every local subscriber hears it in the exchange's words.
     func rejected(_ key: StreamKey, reason: String) {
-        let channel = key.channel(brand: brand)
+        let channel = keyspace.channel(key)
         guard let stream = streams[channel] else { return }
         for client in stream.clients.values { client.onRejected(key, reason) }
     }

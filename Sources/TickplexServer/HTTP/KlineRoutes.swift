@@ -18,6 +18,8 @@ import TickplexVenues
 struct KlineRoutes: Sendable {
     let config: TickplexConfig
     let history: any CandleHistory
+    /// Where each series is kept.
+    let keyspace: RedisKeyspace
     let backfill: KlineBackfill?
     /// The catalogue's refusal of a symbol (unlisted → 404), or nil.
     let listing: @Sendable (StreamKey) -> VenueRejection?
@@ -66,7 +68,7 @@ struct KlineRoutes: Sendable {
         if let unlisted = listing(key) {
             return JSONResponse.error(.notFound, unlisted.reason)
         }
-        let series = EventPublisher.historyKey(key, brand: config.brand)
+        let series = keyspace.history(key)
         var candles: [ByteBuffer]
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var open: Candle?

@@ -15,7 +15,11 @@ import TickplexVenues
 struct QuoteRoutes: Sendable {
     let config: TickplexConfig
     let store: any LastValueStore
+    /// Where the stream's last value is stored.
+    let keyspace: RedisKeyspace
     let upstream: UpstreamPools
+    /// Where the request's reference goes (this node's pools, or the cluster's ownership).
+    let demand: any UpstreamDemand
     let rejections: RejectionBook
     /// A stream new to the node spends the caller's budget (by API key under AUTH_MODE=apikey, where the key was
     /// checked; otherwise every REST caller shares one bucket, or a made-up `?token=` would buy a fresh one).
@@ -67,21 +71,21 @@ struct QuoteRoutes: Sendable {
             return JSONResponse.error(.badRequest, "venue \(venue.rawValue) is not configured on this node")
         }
         if let unlisted = pool.listingRefusal(key) { return unknownSymbol(key, unlisted.reason) }
-        if !(await pool.carries(key)), let refusal = budget.spend(caller) {
+        if !(await demand.carries(key)), let refusal = budget.spend(caller) {
             return JSONResponse.error(.tooManyRequests, refusal)
         }
-        if case .failure(let refusal) = await pool.ensureSubscribed(key) {
+        if let refusal = await demand.want(key) {
             return unknownSymbol(key, refusal.reason)
         }
         let response = await waitForQuote(key, started: started)
-        await pool.release(key)
+        await demand.unwant(key)
         return response
     }
 
     /// The stored value when there is one; otherwise the stream's first event, as the publisher publishes it.
     /// An event published between the store read and the wait is found by the second read, after the wait.
     private func waitForQuote(_ key: StreamKey, started: ContinuousClock.Instant) async -> Response {
-        let storeKey = EventPublisher.lastValueKey(key, brand: config.brand)
+        let storeKey = keyspace.lastValue(key)
         var waited = false
         while true {
             let stored: StoredValue?
@@ -103,9 +107,15 @@ struct QuoteRoutes: Sendable {
             if let reason = rejections.reason(for: key, since: started - .seconds(60)) {
                 return unknownSymbol(key, reason)
             }
+            let remaining = started + .milliseconds(config.quoteWaitMs) - ContinuousClock.now
+            if !demand.publishesLocally {
+                // Another node may be the one publishing it: its first event shows in the store, read again soon.
+                guard remaining > .zero else { break }
+                try? await Task.sleep(for: min(remaining, .milliseconds(50)))
+                continue
+            }
             guard !waited else { break }
             waited = true
-            let remaining = started + .milliseconds(config.quoteWaitMs) - ContinuousClock.now
             if remaining > .zero, let event = await signal.next(key.streamName(brand: config.brand), timeout: remaining)
             {
                 // Just published: its age is the time since it was received.

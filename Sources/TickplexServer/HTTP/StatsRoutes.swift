@@ -47,6 +47,25 @@ struct NodeStats: Encodable, Sendable {
     var limits: Limits
     /// Per exchange REST host: requests, weight, refusals (429/418/403, "error"), waits for the budget.
     var rest: [String: ExchangeRESTClient.Counters]
+    /// With Redis: this node's role, the streams it holds the upstream lease of (`owned`) and those it only serves
+    /// to its clients from the bus (`served`).
+    var cluster: Cluster?
+
+    struct Cluster: Encodable, Sendable {
+        var role: String
+        var leaseTtlMs: Int
+        var owned: [String]
+        var served: [String]
+        /// Streams some node of the cluster wants now.
+        var wantedInCluster: Int
+        /// Streams this node took from a holder that stopped renewing; leases this node lost.
+        var takeovers: Int
+        var leasesLost: Int
+        /// Events not published because this node no longer held the stream's lease (fenced).
+        var fencedEvents: Int
+        /// Bus messages not delivered because their `seq` was not newer (duplicates).
+        var duplicatesDropped: Int
+    }
 
     /// What the node refused to protect itself and the exchange (README "Security and limits").
     struct Limits: Encodable, Sendable {

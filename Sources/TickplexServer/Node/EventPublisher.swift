@@ -15,6 +15,7 @@ public final class EventPublisher: Service, Sendable {
     private let continuation: AsyncStream<UpstreamNotice>.Continuation
     private let writer: any EventWriter
     private let brand: String
+    private let keyspace: RedisKeyspace
     private let logger: Logger
     private let counters = Counters()
     /// Failed stores and publishes, shared with a writer that reports its own (the pipelined one).
@@ -23,12 +24,17 @@ public final class EventPublisher: Service, Sendable {
     private let priceObserver: (@Sendable (String, String) -> Void)?
     /// Woken with each published event (on-demand quotes wait on it).
     let signal: StreamEventSignal?
+    /// In a cluster: the streams this node holds the lease of; events of any other stream are not published.
+    let fences: OwnershipFences?
 
     /// Everything it works with is given here; nothing is set after init.
     public init(
         brand: String, logger: Logger, writer: any EventWriter, failures: PublishFailures? = nil,
-        priceObserver: (@Sendable (String, String) -> Void)? = nil, signal: StreamEventSignal? = nil
+        priceObserver: (@Sendable (String, String) -> Void)? = nil, signal: StreamEventSignal? = nil,
+        fences: OwnershipFences? = nil, keyspace: RedisKeyspace? = nil
     ) {
+        self.keyspace = keyspace ?? RedisKeyspace(brand: brand)
+        self.fences = fences
         self.writer = writer
         self.failures = failures ?? PublishFailures(logger: logger)
         self.priceObserver = priceObserver
@@ -59,6 +65,8 @@ public final class EventPublisher: Service, Sendable {
     public var dropped: Int { counters.dropped.load(ordering: .relaxed) }
 
     public var published: Int { counters.published.load(ordering: .relaxed) }
+    /// Events not published because this node does not hold (or could not renew) the stream's lease.
+    public var unowned: Int { counters.unowned.load(ordering: .relaxed) }
     /// Events that could not be stored or published (the bus was down).
     public var failed: Int { failures.count }
 
@@ -68,10 +76,13 @@ public final class EventPublisher: Service, Sendable {
         var sinceReport = 0
         // Each stream's names, built once (not three string interpolations per event); as many as streams ever seen.
         var known: [StreamKey: Names] = [:]
-        let (observe, writer) = (priceObserver, self.writer)
+        // The lease epoch each stream's sequence was last continued for (cluster only).
+        var epochs: [StreamKey: Int] = [:]
+        var snapshotNext: Set<StreamKey> = []
+        let (observe, writer, fences) = (priceObserver, self.writer, self.fences)
         func names(of key: StreamKey) -> Names {
             if let names = known[key] { return names }
-            let built = Names(key, brand: brand)
+            let built = Names(key, keyspace: keyspace)
             known[key] = built
             return built
         }
@@ -79,16 +90,38 @@ public final class EventPublisher: Service, Sendable {
             for await notice in notices {
                 switch notice {
                 case .event(let event):
+                    var fence: OwnershipFences.Fence?
+                    if let fences {
+                        // Not this node's stream (any more), or its lease not renewed in time: not published.
+                        guard let held = fences.fence(for: event.key), held.validUntil > .now else {
+                            counters.unowned.wrappingAdd(1, ordering: .relaxed)
+                            continue
+                        }
+                        if epochs[event.key] != held.epoch {
+                            epochs[event.key] = held.epoch
+                            // Exactly after the stored seq (events this node sent but Redis refused were never
+                            // published); only when Redis lost it, after this node's own last.
+                            transformer.continueSequence(
+                                event.key,
+                                after: held.seqKnown ? held.seqBase : max(held.seqBase, transformer.lastSeq(event.key)))
+                            if held.takeover && event.key.kind != .trade && event.key.kind != .liquidation {
+                                snapshotNext.insert(event.key)
+                            }
+                        }
+                        fence = held
+                    }
+                    let type = snapshotNext.remove(event.key) != nil ? "snapshot" : "update"
                     let receivedAt =
                         event.receivedAt > 0 ? event.receivedAt : Int64(Date().timeIntervalSince1970 * 1000)
                     if case .ticker(let ticker) = event.payload, let price = ticker.price, let observe {
                         observe(names(of: event.key).stream, price)
                     }
-                    for encoded in transformer.encode(event, receivedAt: receivedAt) {
+                    for encoded in transformer.encode(event, receivedAt: receivedAt, type: type) {
                         let bytes = ByteBuffer(bytes: encoded.json)
                         let name = names(of: encoded.key)
                         var outgoing = OutgoingEvent(
-                            channel: name.channel, payload: bytes, lastValueKey: name.lastValue)
+                            channel: name.channel, payload: bytes, lastValueKey: name.lastValue,
+                            fence: fence.map { .init(names: $0.names, token: $0.token, seq: encoded.seq) })
                         if let candle = encoded.candle, candle.closed {
                             outgoing.candle = (name.history, candle.start, ByteBuffer(bytes: Transformer.json(candle)))
                         }
@@ -125,27 +158,18 @@ public final class EventPublisher: Service, Sendable {
         let lastValue: String?
         let history: String
 
-        init(_ key: StreamKey, brand: String) {
-            stream = key.streamName(brand: brand)
-            channel = key.channel(brand: brand)
-            lastValue = key.kind == .trade || key.kind == .liquidation ? nil : lastValueKey(key, brand: brand)
-            history = historyKey(key, brand: brand)
+        init(_ key: StreamKey, keyspace: RedisKeyspace) {
+            stream = key.streamName(brand: keyspace.brand)
+            channel = keyspace.channel(key)
+            lastValue = key.kind == .trade || key.kind == .liquidation ? nil : keyspace.lastValue(key)
+            history = keyspace.history(key)
         }
-    }
-
-    /// `<brand>:klines:<stream>`: the closed candles of one kline stream.
-    public static func historyKey(_ key: StreamKey, brand: String) -> String {
-        "\(brand):klines:\(key.streamName(brand: brand))"
-    }
-
-    /// `<brand>:last:<stream>`.
-    public static func lastValueKey(_ key: StreamKey, brand: String) -> String {
-        "\(brand):last:\(key.streamName(brand: brand))"
     }
 }
 
 private final class Counters: Sendable {
     let published = Atomic<Int>(0)
+    let unowned = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
 }
 

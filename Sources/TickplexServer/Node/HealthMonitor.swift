@@ -56,6 +56,16 @@ struct HealthReport: Encodable, Sendable {
         var lastError: String?
     }
     var catalogue: [String: CatalogueReport]
+    /// With Redis: this node's part in the cluster ("Scale-out" in the README).
+    struct ClusterReport: Encodable, Sendable {
+        var role: String
+        var redisCluster: Bool
+        var leaseTtlMs: Int
+        /// Streams whose upstream lease this node holds.
+        var owned: Int
+        var wantedInCluster: Int
+    }
+    var cluster: ClusterReport?
     /// What works but not fully (a catalogue not loaded: streams are not checked against it meanwhile).
     var warnings: [String]
 }
@@ -69,6 +79,7 @@ struct HealthMonitor: Sendable {
     let upstream: UpstreamPools
     let catalogue: InstrumentCatalogue
     let nodeId: String
+    let ownership: StreamOwnership?
 
     func report() async -> HealthReport {
         var reasons: [String] = []
@@ -104,10 +115,17 @@ struct HealthMonitor: Sendable {
                         : "catalogue \(venue.rawValue): refresh failed (\(error)); the list loaded before is kept")
             }
         }
+        var cluster: HealthReport.ClusterReport?
+        if let ownership {
+            let report = await ownership.report
+            cluster = .init(
+                role: report.role, redisCluster: config.redisCluster, leaseTtlMs: report.leaseTtlMs,
+                owned: report.owned.count, wantedInCluster: report.wantedInCluster)
+        }
         return HealthReport(
             ok: reasons.isEmpty, status: reasons.isEmpty ? "healthy" : "degraded", nodeId: nodeId, reasons: reasons,
             bus: busKind, upstream: config.upstream.rawValue, simulated: config.upstream == .sim,
-            redis: redisReport, upstreams: upstreams, catalogue: catalogueReport, warnings: warnings)
+            redis: redisReport, upstreams: upstreams, catalogue: catalogueReport, cluster: cluster, warnings: warnings)
     }
 
     private func check(

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 public import Logging
 public import NIOCore
 import NIOPosix
@@ -29,6 +28,12 @@ public final class TickplexNode: Sendable {
     /// Loads the catalogue (a service of the node; tests may call `loadAll` directly).
     public let catalogueService: CatalogueService
     public let publisher: EventPublisher
+    /// With Redis: which node carries each stream upstream (nil for a single node without Redis).
+    let ownership: StreamOwnership?
+    /// Where local wishes for streams go: `ownership`, or this node's pools.
+    let demand: any UpstreamDemand
+    /// The Redis names of every stream (hash-tagged on a Redis Cluster).
+    let keyspace: RedisKeyspace
     /// Where the upstream connections go: the configured exchanges, or a simulator the caller started.
     public let endpoints: UpstreamEndpoints
     let hub: FanoutHub
@@ -72,7 +77,7 @@ public final class TickplexNode: Sendable {
         try await node.access.tokens?.ready.value
         if endpoints.simulated {
             // Warm a few streams so that data flows (bus, last values, logs) before the first client connects.
-            for key in Self.simDemoStreams { await node.upstream.pool(for: key.venue)?.ensureSubscribed(key) }
+            for key in Self.simDemoStreams where config.role != .edge { _ = await node.demand.want(key) }
         }
         return node
     }
@@ -103,7 +108,8 @@ public final class TickplexNode: Sendable {
                 url: url,
                 connectTimeout: .milliseconds(config.redisConnectTimeoutMs),
                 commandTimeout: .milliseconds(config.redisCommandTimeoutMs),
-                tls: .init(caFile: config.redisTLSCAFile, verify: !config.redisTLSInsecure))
+                tls: .init(caFile: config.redisTLSCAFile, verify: !config.redisTLSInsecure),
+                cluster: config.redisCluster)
             let client = RedisClient(configuration: redisConfig, logger: logger)
             redis = client
             bus = RedisBus(client: client, logger: logger)
@@ -119,18 +125,25 @@ public final class TickplexNode: Sendable {
         let metrics = NodeMetrics(maxPriceStreams: config.metricsMaxStreams)
         self.metrics = metrics
         let failures = PublishFailures(logger: logger)
+        let fences = redis.map { _ in OwnershipFences() }
+        let keyspace = RedisKeyspace(brand: config.brand, clustered: config.redisCluster)
+        self.keyspace = keyspace
         let writer: any EventWriter =
             if let redis {
                 // Redis: each event's commands pipelined, many events in flight (no round trip per command).
+                // A fenced publish refused means another node holds the stream now: stop at once (the ownership's
+                // next renewal finds the lease lost and unsubscribes).
                 PipelinedRedisEventWriter(
                     client: redis, lastValueTTL: .milliseconds(config.lastValueTTLMs),
-                    historyMax: config.klineHistoryMax, onFailure: { failures.record($0) })
+                    historyMax: config.klineHistoryMax, onFailure: { failures.record($0) },
+                    onFenced: { channel in fences?.removeChannel(channel) })
             } else {
                 DirectEventWriter(bus: bus, store: store, history: history)
             }
         let publisher = EventPublisher(
             brand: config.brand, logger: logger, writer: writer, failures: failures,
-            priceObserver: { stream, price in metrics.recordPrice(stream: stream, price: price) }, signal: eventSignal)
+            priceObserver: { stream, price in metrics.recordPrice(stream: stream, price: price) }, signal: eventSignal,
+            fences: fences, keyspace: keyspace)
         self.publisher = publisher
         let (controlNotices, controlSink) = ControlRelay.makeChannel()
         self.controlSink = controlSink
@@ -169,12 +182,22 @@ public final class TickplexNode: Sendable {
             onNotice: { notice in
                 if case .event = notice { publisher.submit(notice) } else { controlSink.submit(notice) }
             })
+        if let redis, let fences {
+            let ownership = StreamOwnership(
+                config: config, keyspace: keyspace, nodeId: nodeId, redis: redis, upstream: upstream, fences: fences,
+                logger: logger)
+            self.ownership = ownership
+            demand = ownership
+        } else {
+            ownership = nil
+            demand = LocalUpstreamDemand(upstream: upstream)
+        }
         let hub = FanoutHub(
             brand: config.brand, bus: bus, store: store, upstream: upstream, refusals: rejections,
             stats: gatewayStats, latency: metrics.fanoutLatency,
-            budget: newStreamBudget, logger: logger)
+            budget: newStreamBudget, demand: demand, keyspace: keyspace, nodeId: nodeId, logger: logger)
         self.hub = hub
-        let (stats, rejections) = (gatewayStats, self.rejections)
+        let (stats, rejections, ownership) = (gatewayStats, self.rejections, self.ownership)
         sampler = StatsSampler { (publisher.published, stats.messagesOut.value) }
         controlRelay = ControlRelay(notices: controlNotices, logger: logger) { notice in
             switch notice {
@@ -183,6 +206,8 @@ public final class TickplexNode: Sendable {
                 // A quote waiting for this stream's first event hears of the refusal at once.
                 eventSignal.wake(key.streamName(brand: config.brand), with: nil)
                 await hub.rejected(key, reason: reason)
+                // In a cluster the other nodes' clients of the stream hear it through its channel.
+                await ownership?.publishRejection(key, reason: reason)
             case .status(let venue, _, let state): await hub.status(venue: venue, state: state)
             case .event: break
             }
@@ -247,7 +272,10 @@ public final class TickplexNode: Sendable {
     public var modeDescription: [String] {
         var lines: [String] = []
         if let url = config.redisURL {
-            lines.append("bus: redis pub/sub at \(url); last values and candles in redis")
+            lines.append(
+                config.redisCluster
+                    ? "bus: redis cluster at \(url) (sharded pub/sub, names hash-tagged per stream); last values and candles in redis"
+                    : "bus: redis pub/sub at \(url); last values and candles in redis")
             if url.tls {
                 lines.append(
                     config.redisTLSInsecure
@@ -286,7 +314,7 @@ public final class TickplexNode: Sendable {
     var healthMonitor: HealthMonitor {
         HealthMonitor(
             config: config, redis: redis, subscriber: (bus as? RedisBus)?.subscriber, busKind: bus.kind,
-            upstream: upstream, catalogue: catalogue, nodeId: nodeId)
+            upstream: upstream, catalogue: catalogue, nodeId: nodeId, ownership: ownership)
     }
 
     /// The HTTP routes of the node.
@@ -296,23 +324,47 @@ public final class TickplexNode: Sendable {
         router.add(middleware: AccessMiddleware(policy: access))
         HealthRoutes(health: healthMonitor).register(on: router)
         LivePage.register(on: router)
+        guard config.role != .ingest else {
+            // An ingest node serves no clients: only the operator's routes above and below.
+            StatsRoutes(collect: { await self.stats() }).register(on: router)
+            registerMetrics(on: router)
+            return router
+        }
         QuoteRoutes(
-            config: config, store: store, upstream: upstream, rejections: rejections, budget: newStreamBudget,
-            signal: eventSignal
+            config: config, store: store, keyspace: keyspace, upstream: upstream, demand: demand,
+            rejections: rejections,
+            budget: newStreamBudget, signal: eventSignal
         ).register(on: router)
         let upstream = self.upstream
         KlineRoutes(
-            config: config, history: history, backfill: KlineBackfill(clients: catalogueService.clients),
+            config: config, history: history, keyspace: keyspace,
+            backfill: KlineBackfill(clients: catalogueService.clients),
             listing: { key in upstream.pool(for: key.venue)?.listingRefusal(key) }, logger: logger
         ).register(on: router)
         StatsRoutes(collect: { await self.stats() }).register(on: router)
+        registerMetrics(on: router)
+        return router
+    }
+
+    private func registerMetrics(on router: Router<BasicRequestContext>) {
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.scrape(await self.stats()))))
         }
-        return router
+    }
+
+    /// This node's part in the cluster, for `/stats`.
+    private func clusterStats() async -> NodeStats.Cluster? {
+        guard let ownership else { return nil }
+        let report = await ownership.report
+        let owned = Set(report.owned)
+        let served = await hub.streamKeys.map { $0.streamName(brand: config.brand) }.filter { !owned.contains($0) }
+        return NodeStats.Cluster(
+            role: report.role, leaseTtlMs: report.leaseTtlMs, owned: report.owned, served: served.sorted(),
+            wantedInCluster: report.wantedInCluster, takeovers: report.takeovers, leasesLost: report.leasesLost,
+            fencedEvents: publisher.unowned, duplicatesDropped: await hub.duplicatesDropped)
     }
 
     /// The `/stats` document.
@@ -345,7 +397,7 @@ public final class TickplexNode: Sendable {
             conflated: counters.conflated, dropped: counters.dropped, slowConsumerCloses: counters.slowConsumerCloses,
             writeStallCloses: counters.writeStallCloses,
             publishFailures: publisher.failed, upstreams: upstreams, redis: redisState,
-            limits: limitCounters(counters), rest: rest)
+            limits: limitCounters(counters), rest: rest, cluster: await clusterStats())
     }
 
     private func limitCounters(_ counters: GatewayCounters) -> NodeStats.Limits {
@@ -367,15 +419,12 @@ public final class TickplexNode: Sendable {
 
     /// HTTP/1 with the `/ws` upgrade, behind the connection gate.
     static func gatedServer(
-        webSocketRouter: Router<GatewayRequestContext>, settings: GateSettings,
-        configuration: HTTP1WebSocketUpgradeChannel.Configuration
+        gateway: WebSocketGateway?, settings: GateSettings, idleTimeout: Duration, maxFrameSize: Int
     ) -> HTTPServerBuilder {
-        let webSocketResponder = webSocketRouter.buildResponder()
-        return HTTPServerBuilder { responder in
-            GatedWebSocketChannel(
-                inner: HTTP1WebSocketUpgradeChannel(
-                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                settings: settings)
+        HTTPServerBuilder { responder in
+            GatewayChildChannel(
+                responder: responder, gateway: gateway, settings: settings, idleTimeout: idleTimeout,
+                maxFrameSize: maxFrameSize)
         }
     }
 
@@ -392,21 +441,14 @@ public final class TickplexNode: Sendable {
         onListening: @escaping @Sendable (SocketAddress) async -> Void = { _ in }
     ) -> ServiceGroup {
         let logger = self.logger
-        let wsRouter = Router(context: GatewayRequestContext.self)
-        WebSocketGateway(hub: hub, config: config, stats: gatewayStats, access: access, logger: logger).register(
-            on: wsRouter)
-        let idle = max(1, config.clientIdleTimeoutSeconds / 2)
+        let gateway =
+            config.role == .ingest
+            ? nil : WebSocketGateway(hub: hub, config: config, stats: gatewayStats, access: access, logger: logger)
         let app = Application(
             router: makeRouter(),
             server: Self.gatedServer(
-                webSocketRouter: wsRouter, settings: gateSettings,
-                configuration: .init(
-                    http1: .init(idleTimeout: .seconds(Int64(config.httpIdleTimeoutSeconds))),
-                    ws: .init(
-                        maxFrameSize: config.maxClientFrameBytes,
-                        // Pings every half idle timeout; a client that does not answer is closed.
-                        autoPing: .enabled(timePeriod: .seconds(idle)),
-                        closeTimeout: .seconds(2)))),
+                gateway: gateway, settings: gateSettings, idleTimeout: .seconds(config.httpIdleTimeoutSeconds),
+                maxFrameSize: config.maxClientFrameBytes),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "tickplex"),
             onServerRunning: { channel in
                 if let address = channel.localAddress {
@@ -426,6 +468,8 @@ public final class TickplexNode: Sendable {
         services.append(.init(service: publisher))
         services.append(.init(service: controlRelay))
         services.append(.init(service: BusListener(bus: bus, hub: hub)))
+        // Before the pools: at shutdown the pools unsubscribe first, then the leases are given back.
+        if let ownership { services.append(.init(service: ownership)) }
         services.append(.init(service: upstream))
         services.append(.init(service: catalogueService))
         services.append(.init(service: sampler))

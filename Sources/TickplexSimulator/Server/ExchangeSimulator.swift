@@ -21,8 +21,12 @@ public final class ExchangeSimulator: Sendable {
         public var port = 0
         public var seed: UInt64 = 42
         public var prices = SimMarket.defaultPrices
-        /// Data frames per second per subscribed topic.
+        /// Data frames per second per subscribed topic (0: only the first frame on subscribe).
         public var framesPerSecond = 10
+        /// Each topic at its own phase within the frame period (like independent exchange feeds), instead of every
+        /// topic of a connection in the same tick: the benchmarks' many-stream workloads, so writes are not batched
+        /// by the simulator's clock.
+        public var randomPhase = false
         /// Binance server ping period (SIM_PING_S).
         public var pingSeconds: Double = 20
         /// Binance closes a connection whose pong to a ping has not come within this (1 minute on the exchange).
@@ -299,6 +303,20 @@ public final class ExchangeSimulator: Sendable {
     /// Sends a message of `count` empty fragments that never finishes, on every open connection.
     public func sendFragmentFlood(count: Int = 100_000) async {
         await forEachConnection { c in c.sendFragmentFlood(count: count) }
+    }
+
+    /// A burst: `frames` extra data frames of every subscribed topic, spread evenly over `seconds`, on every open
+    /// connection (the benchmark's W4).
+    public func burst(frames: Int, seconds: Double) async {
+        await forEachConnection { c in c.burst(frames: frames, seconds: seconds) }
+    }
+
+    /// Symbols `<prefix>001USDT`… with starting prices, for workloads over many streams.
+    public static func syntheticPrices(_ count: Int, prefix: String = "T") -> [String: String] {
+        Dictionary(
+            uniqueKeysWithValues: (1...max(count, 1)).map { i in
+                (prefix + String(format: "%03d", i) + "USDT", "\(100 + i).\(String(format: "%02d", i % 100))")
+            })
     }
 
     /// The next frame of every subscribed topic is a fresh snapshot.

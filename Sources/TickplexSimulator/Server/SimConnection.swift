@@ -19,6 +19,8 @@ final class SimConnection: ChannelInboundHandler {
     private var bybitFeed: BybitSimFeed?
     private var binanceFeed: BinanceSimFeed?
     private var binanceStreams: [String] = []
+    private var subscriptionLog: [SimSubscriptionChange] = []
+    private var loggedTopics: Set<String> = []
     /// Per stream, the last tape frame sent on this connection.
     private var binanceCursors: [String: Int64] = [:]
     private var combined = false
@@ -64,18 +66,37 @@ final class SimConnection: ChannelInboundHandler {
             id: id, path: path, venue: venue, subscribed: bybit?.subscribed ?? binanceStreams,
             requests: bybit?.requests ?? requests, pingsReceived: bybit?.pingsReceived ?? 0,
             pingFramesSent: pingFramesSent, pongsReceived: pongsReceived, maxInboundPerSecond: maxInbound, open: open,
-            closeCode: closeCode, clientPingTimes: clientPingTimes)
+            closeCode: closeCode, clientPingTimes: clientPingTimes, subscriptionLog: subscriptionLog)
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+    /// Records what changed in the subscribed set since the last call (`closed`: everything ends now).
+    private func noteSubscriptions(closed: Bool = false) {
+        let current = closed ? [] : Set(bybit?.subscribed ?? binanceStreams)
+        let now = Self.now()
+        for topic in loggedTopics.subtracting(current).sorted() {
+            subscriptionLog.append(.init(topic: topic, at: now, subscribed: false))
+        }
+        for topic in current.subtracting(loggedTopics).sorted() {
+            subscriptionLog.append(.init(topic: topic, at: now, subscribed: true))
+        }
+        loggedTopics = current
+    }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let period = TimeAmount.nanoseconds(1_000_000_000 / Int64(max(simulator.configuration.framesPerSecond, 1)))
+        noteSubscriptions()
+        var period = TimeAmount.nanoseconds(1_000_000_000 / Int64(max(simulator.configuration.framesPerSecond, 1)))
+        if simulator.configuration.randomPhase { period = .nanoseconds(period.nanoseconds / Int64(SimPhase.slots)) }
+        slotLength = period
         // The timers run on this connection's loop; NIOLoopBound proves the handler never leaves it.
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
-            bound.value.tick()
+        // 0 frames per second: quiet topics (the first frame on subscribe only), for idle-connection workloads.
+        if simulator.configuration.framesPerSecond > 0 {
+            timer = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+                bound.value.tick()
+            }
         }
         if binanceFeed != nil, let lifetime = simulator.configuration.binanceConnectionLifetimeSeconds {
             // The planned cut: Binance ends every connection at 24 hours.
@@ -107,6 +128,7 @@ final class SimConnection: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         open = false
+        noteSubscriptions(closed: true)
         timer?.cancel()
         pingTimer?.cancel()
         simulator.closed(self)
@@ -131,6 +153,7 @@ final class SimConnection: ChannelInboundHandler {
             let text = data.readString(length: data.readableBytes) ?? ""
             if stalled { return }
             if bybit != nil { handleBybit(text) } else { handleBinance(text) }
+            noteSubscriptions()
         case .ping:
             recordClientPing()
             if !stalled { write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)) }
@@ -217,13 +240,44 @@ final class SimConnection: ChannelInboundHandler {
 
     // MARK: Data
 
+    private var slot = 0
+    private var slotLength = TimeAmount.zero
+    private var nextSlotAt: NIODeadline?
+
     private func tick() {
+        guard simulator.configuration.randomPhase else { return send { _ in true } }
+        // Slots by the clock, not by timer fires (a repeated task's delay drifts by its own run time, which would
+        // offer less than the configured rate); more than two slots late, it resynchronises instead of bursting.
+        let now = NIODeadline.now()
+        var next = nextSlotAt ?? now
+        if now - next > .nanoseconds(slotLength.nanoseconds * 2) { next = now }
+        while next <= now {
+            slot = (slot + 1) % SimPhase.slots
+            let due = slot
+            send { SimPhase.of($0) == due }
+            next = next + slotLength
+        }
+        nextSlotAt = next
+    }
+
+    /// `frames` extra ticks of every topic, evenly spread over `seconds`.
+    func burst(frames: Int, seconds: Double) {
+        guard let context, frames > 0 else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        for i in 0..<frames {
+            context.eventLoop.scheduleTask(in: .nanoseconds(Int64(Double(i) * seconds * 1e9 / Double(frames)))) {
+                bound.value.send { _ in true }
+            }
+        }
+    }
+
+    private func send(_ due: (String) -> Bool) {
         guard open, !stalled else { return }
         let now = Self.now()
         if let topics = bybit?.subscribed {
-            for topic in topics { sendBybitData(topic) }
+            for topic in topics where due(topic) { sendBybitData(topic) }
         } else if let feed = binanceFeed {
-            for stream in binanceStreams where feed.delivers(stream) {
+            for stream in binanceStreams where feed.delivers(stream) && due(stream) {
                 let (frames, cursor) = simulator.binanceFrames(
                     stream, usdm: feed.usdm, after: binanceCursors[stream], now: now)
                 binanceCursors[stream] = cursor

@@ -55,6 +55,14 @@ public struct SubscriptionTable: Sendable {
         return actions.sorted { "\($0)" < "\($1)" }
     }
 
+    /// Ends a lingering topic's linger now (its node lost the right to carry it): true when it was lingering and
+    /// is gone, so that the pool unsubscribes it at once.
+    public mutating func dropLingering(topic: String) -> Bool {
+        guard topics[topic]?.idleSince != nil else { return false }
+        topics[topic] = nil
+        return true
+    }
+
     /// The exchange refused the topic: forget it and return the keys (with their counts) that asked for it,
     /// so the refusal can be reported to them.
     public mutating func reject(topic: String) -> [StreamKey] {
