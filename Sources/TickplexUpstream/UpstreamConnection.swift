@@ -47,8 +47,6 @@ actor UpstreamConnection {
     private let dedupe: SharedDeduplicator?
     /// Binance diff-depth books: fetches a REST snapshot (nil: no REST, deep books are not served).
     private let fetchDepth: (@Sendable (Venue, String) async throws -> DepthSnapshot)?
-    /// Snapshots fetched for this session's books, taken by the reader before its next frame.
-    private let snapshotInbox = SnapshotInbox()
     private let onNotice: @Sendable (UpstreamNotice) -> Void
     private let onRejected: @Sendable ([String], String) async -> Void
     /// The session nears the exchange's connection lifetime: the pool opens a replacement (make-before-break).
@@ -265,7 +263,6 @@ actor UpstreamConnection {
         endSession = ends
         lastFrameAt.store(UpstreamPool.nowMs(), ordering: .relaxed)
         perform(state.sessionOpened(inURL: inURL, now: UpstreamPool.nowMs()))
-        snapshotInbox.reset(session: state.sessions)
         // Stopped while the handshake was in flight: nothing to carry.
         if state.phase == .stopped { frames.finish() }
     }
@@ -346,7 +343,8 @@ actor UpstreamConnection {
     /// messages are assembled within bounds, decoded and delivered.
     private nonisolated func read(_ inbound: NIOAsyncChannelInboundStream<WebSocketFrame>) async throws {
         // A fresh decoding state per session: the exchange restarts every topic with a snapshot.
-        var codec = VenueCodec(venue: venue)
+        let decoder = SessionDecoder(venue: venue)
+        defer { decoder.end() }
         // The exchange is a peer too: its messages are assembled within bounds (a flood of fragments is a
         // broken connection, replaced like any other).
         var assembler = BoundedMessageAssembler(maxBytes: 1 << 24, maxFragments: 1_024)
@@ -373,30 +371,16 @@ actor UpstreamConnection {
             default:
                 throw UpstreamError.badMessage("reserved opcode \(frame.opcode)")
             }
-            var decoded: [VenueMessage] = []
-            // Depth snapshots fetched since the last frame enter the session's books first, in order.
-            for (stream, snapshot) in snapshotInbox.take() {
-                do {
-                    decoded += try codec.applyDepthSnapshot(snapshot, stream: stream, receivedAt: arrivedAt)
-                } catch {
-                    await malformed(error, frame: "depth snapshot of \(stream)")
-                }
+            let outcome = decoder.decode(text, receivedAt: arrivedAt) { event in
+                var event = event
+                // recvTs: when the frame arrived.
+                event.receivedAt = arrivedAt
+                deliver(event)
             }
-            do {
-                decoded += try codec.decode(text, receivedAt: arrivedAt)
-            } catch {
-                await malformed(error, frame: text)
-                if decoded.isEmpty { continue }
-            }
-            for m in decoded {
-                switch m {
-                case .event(var event):
-                    event.receivedAt = arrivedAt
-                    deliver(event, codec: codec)
-                case .ignored: continue
-                case .serverShutdown: throw UpstreamError.serverShutdown
-                default: await control(m, codec: codec)
-                }
+            if let error = outcome.error { await malformed(error, frame: text) }
+            for m in outcome.messages {
+                if case .serverShutdown = m { throw UpstreamError.serverShutdown }
+                await control(m, decoder: decoder)
             }
         }
         throw UpstreamError.closedByServer
@@ -405,7 +389,7 @@ actor UpstreamConnection {
     private func pongReceived() { state.pongReceived() }
 
     /// Re-keys an event for every stream its topic serves (a depth-50 topic can serve book:10 and book:50).
-    private nonisolated func deliver(_ event: MarketEvent, codec: VenueCodec) {
+    private nonisolated func deliver(_ event: MarketEvent) {
         guard case .success(let topic) = codec.topic(for: event.key) else { return }
         let keys = keyMap.keys(topic)
         guard !keys.isEmpty else { return }
@@ -452,7 +436,7 @@ actor UpstreamConnection {
         logger.warning("upstream \(venue.rawValue)#\(id): malformed frame skipped: \(error): \(frame.prefix(200))")
     }
 
-    private func control(_ message: VenueMessage, codec: VenueCodec) {
+    private func control(_ message: VenueMessage, decoder: SessionDecoder) {
         switch message {
         case .pong:
             state.pongReceived()
@@ -461,13 +445,17 @@ actor UpstreamConnection {
         case .depthSnapshotNeeded(let stream, let symbol, let reason):
             logger.info("upstream \(venue.rawValue)#\(id): \(stream): \(reason); fetching a depth snapshot")
             guard let fetchDepth else { return }
-            let (inbox, venue, logger, session) = (snapshotInbox, self.venue, self.logger, state.sessions)
+            let venue = self.venue
             Task {
                 // Within the REST budget; a failure is tried again a few times, then the next gap asks anew.
                 for attempt in 1...4 {
                     do {
                         let snapshot = try await fetchDepth(venue, symbol)
-                        inbox.put(stream, snapshot, session: session)
+                        let outcome = decoder.apply(snapshot, stream: stream, receivedAt: UpstreamPool.nowMs()) {
+                            self.deliver($0)
+                        }
+                        if let error = outcome.error { malformed(error, frame: "depth snapshot of \(stream)") }
+                        for m in outcome.messages { control(m, decoder: decoder) }
                         return
                     } catch {
                         logger.warning("upstream \(venue.rawValue): depth snapshot of \(symbol) failed: \(error)")
@@ -485,24 +473,4 @@ actor UpstreamConnection {
         }
     }
 
-}
-
-/// Depth snapshots handed from their fetch tasks to the session's reader, which owns the books. A snapshot
-/// fetched for an earlier session is dropped: the books it was for are gone.
-final class SnapshotInbox: Sendable {
-    private let items = Mutex<(session: Int, pending: [(String, DepthSnapshot)])>((0, []))
-
-    func put(_ stream: String, _ snapshot: DepthSnapshot, session: Int) {
-        items.withLock { if $0.session == session { $0.pending.append((stream, snapshot)) } }
-    }
-
-    /// A new session: what was pending is void.
-    func reset(session: Int) { items.withLock { $0 = (session, []) } }
-
-    func take() -> [(String, DepthSnapshot)] {
-        items.withLock { state in
-            defer { state.pending.removeAll() }
-            return state.pending
-        }
-    }
 }
