@@ -29,24 +29,41 @@ public final class RedisServer: Sendable {
 
     /// Starts a server on a free port and waits until it accepts connections; with `tls`, TLS only.
     public static func start(password: String? = nil, tls: TestCertificates? = nil) async throws -> RedisServer {
-        let server = RedisServer(port: freeLoopbackPort(), password: password, tls: tls)
-        try await server.launch()
-        return server
+        try await onFreePort { RedisServer(port: $0, password: password, tls: tls) }
+    }
+
+    /// A free port can be taken by another test between the probe and redis-server's bind (that server then
+    /// exits, and the other one answers): tried again on another port, a few times.
+    private static func onFreePort(_ make: (Int) -> RedisServer) async throws -> RedisServer {
+        for attempt in 1...5 {
+            let server = make(freeLoopbackPort())
+            do {
+                try await server.launch()
+                return server
+            } catch let error as PortTaken {
+                server.stop()
+                if attempt == 5 { throw TestSupportError(description: error.description) }
+            }
+        }
+        preconditionFailure("unreachable")
+    }
+
+    struct PortTaken: Error, CustomStringConvertible {
+        let description: String
     }
 
     /// A node of a Redis Cluster (its cluster bus on another free port, its node file in the temporary directory).
     static func startClusterNode() async throws -> RedisServer {
-        let port = freeLoopbackPort()
-        let nodes = NSTemporaryDirectory() + "tickplex-test-cluster-\(port).conf"
-        try? FileManager.default.removeItem(atPath: nodes)
-        let server = RedisServer(
-            port: port, password: nil, tls: nil,
-            extraArguments: [
-                "--cluster-enabled", "yes", "--cluster-config-file", nodes, "--cluster-port", "\(freeLoopbackPort())",
-                "--cluster-node-timeout", "2000", "--dir", NSTemporaryDirectory(),
-            ])
-        try await server.launch()
-        return server
+        try await onFreePort { port in
+            let nodes = NSTemporaryDirectory() + "tickplex-test-cluster-\(port).conf"
+            try? FileManager.default.removeItem(atPath: nodes)
+            return RedisServer(
+                port: port, password: nil, tls: nil,
+                extraArguments: [
+                    "--cluster-enabled", "yes", "--cluster-config-file", nodes, "--cluster-port",
+                    "\(freeLoopbackPort())", "--cluster-node-timeout", "2000", "--dir", NSTemporaryDirectory(),
+                ])
+        }
     }
 
     /// (Re)starts the process on this server's port.
@@ -81,12 +98,23 @@ public final class RedisServer: Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         while !isListening(port: port) {
             guard p.isRunning else {
-                throw TestSupportError(description: "redis-server exited at start (port \(port))")
+                throw PortTaken(description: "redis-server exited at start (port \(port): taken, or a bad argument)")
             }
             guard ContinuousClock.now < deadline else {
                 throw TestSupportError(description: "redis-server did not listen on \(port) within 10 s")
             }
             try await Task.sleep(for: .milliseconds(20))
+        }
+        // Listening is not enough: the port may be another test's (this server then exits at its bind).
+        let ours: Bool
+        if tls == nil {
+            ours = answersRESP(port: port) && p.isRunning
+        } else {
+            try await Task.sleep(for: .milliseconds(200))
+            ours = p.isRunning
+        }
+        guard ours else {
+            throw PortTaken(description: "port \(port) was taken by another listener before redis-server bound it")
         }
     }
 

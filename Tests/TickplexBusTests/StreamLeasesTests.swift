@@ -18,7 +18,7 @@ struct StreamLeasesTests {
         try await withRedisBus(server) { bus in
             let leases = RedisStreamLeases(client: bus.client)
             // Long enough that a loaded machine never lets a held lease lapse between two steps.
-            let ttl = 10_000
+            let ttl = 60_000
             let first = try await leases.acquire(Self.a, token: "n1:1", ttlMs: ttl)
             #expect(first == LeaseGrant(token: "n1:1", previousSeq: 0, cleanHandOver: true, seqKnown: false))
             #expect(try await leases.acquire(Self.a, token: "n2:1", ttlMs: ttl) == nil, "held: no second holder")
@@ -36,7 +36,7 @@ struct StreamLeasesTests {
             #expect(try await !leases.release(b, token: "n1:2"))
             #expect(try await leases.holder(b) == "n2:2")
             let pttl = try await bus.client.send(.init("PTTL", "t:lease:b")).int ?? -1
-            #expect(pttl > 0 && pttl <= 10_000)
+            #expect(pttl > 0 && pttl <= 60_000)
         }
     }
 
@@ -85,12 +85,14 @@ struct StreamLeasesTests {
             let demand = ClusterDemand(client: bus.client, brand: "t")
             let one = ClusterDemand.member(argument: "trade:BTCUSDT@bybit.linear", nodeId: "n1")
             let two = ClusterDemand.member(argument: "trade:BTCUSDT@bybit.linear", nodeId: "n2")
-            // 3 s: a loaded CI machine once let a 300 ms entry lapse before the next renew was read.
-            _ = try await demand.renew([one], ttlMs: 3_000)
-            let both = try await demand.renew([two], ttlMs: 10_000)
+            // Long TTLs where the entries must live: a loaded CI machine has let seconds pass between two awaits.
+            _ = try await demand.renew([one], ttlMs: 60_000)
+            let both = try await demand.renew([two], ttlMs: 60_000)
             #expect(Set(both) == [one, two])
             #expect(ClusterDemand.parse(two)! == ("trade:BTCUSDT@bybit.linear", "n2"))
-            try await Task.sleep(for: .milliseconds(3_500))
+            // n1's last renewal asks for 1 ms, then it stops renewing.
+            _ = try await demand.renew([one], ttlMs: 1)
+            try await Task.sleep(for: .milliseconds(50))
             #expect(try await demand.renew([], ttlMs: 10_000) == [two], "n1 stopped renewing: expired")
             try await demand.remove(two)
             #expect(try await demand.renew([], ttlMs: 10_000).isEmpty)

@@ -89,4 +89,32 @@ struct StreamOwnershipLedgerTests {
         let r10 = ledger.pooled(Self.trade, token: "t3")
         #expect(r10)
     }
+
+    @Test("a pool reference being taken is taken once: a tick meanwhile neither asks again nor gives the lease back")
+    func holdInProgress() {
+        var ledger = StreamOwnershipLedger(canOwn: true)
+        _ = ledger.want(Self.trade)
+        ledger.took(Self.trade, token: "t1", names: Self.names)
+        let first = ledger.beginHold(Self.trade, token: "t1")
+        #expect(first)
+        // The subscribe waits for the exchange; a tick comes.
+        let second = ledger.beginHold(Self.trade, token: "t1")
+        #expect(!second, "a second reference would never be released")
+        #expect(ledger.plan(carried: { _ in false }).isEmpty)
+        #expect(ledger.afterFirstWant(Self.trade) == .none)
+        // Withdrawn meanwhile: still nothing until the subscribe ends.
+        _ = ledger.unwant(Self.trade)
+        ledger.clusterDemand([])
+        #expect(ledger.plan(carried: { _ in false }).isEmpty)
+        let pooled = ledger.pooled(Self.trade, token: "t1")
+        #expect(pooled)
+        #expect(ledger.plan(carried: { _ in false }) == [.releasePool(Self.trade)])
+        // A refused reference can be asked for again.
+        var other = StreamOwnershipLedger(canOwn: true)
+        _ = other.want(Self.ticker)
+        other.took(Self.ticker, token: "t2", names: Self.names)
+        _ = other.beginHold(Self.ticker, token: "t2")
+        other.holdFailed(Self.ticker, token: "t2")
+        #expect(other.plan(carried: { _ in false }) == [.holdPool(Self.ticker, token: "t2")])
+    }
 }

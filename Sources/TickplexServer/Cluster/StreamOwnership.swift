@@ -164,6 +164,8 @@ actor StreamOwnership: UpstreamDemand, Service {
     /// One reference in the pool for an owned stream; a pool that cannot carry it gives the lease back.
     private func holdPool(_ key: StreamKey, token: String) async -> VenueRejection? {
         guard let pool = upstream.pool(for: key.venue) else { return VenueRejection("venue not configured") }
+        // One reference per lease: a tick that comes while the first subscribe waits for the exchange leaves it be.
+        guard ledger.beginHold(key, token: token) else { return nil }
         let result = await pool.ensureSubscribed(key)
         switch result {
         case .success:
@@ -171,6 +173,7 @@ actor StreamOwnership: UpstreamDemand, Service {
             if !ledger.pooled(key, token: token) { await pool.releaseNow(key) }
             return nil
         case .failure(let rejection):
+            ledger.holdFailed(key, token: token)
             guard ledger.holds(key, token: token) else { return nil }
             ledger.refused(key, nowMs: Self.nowMs())
             await giveBack(key)
@@ -283,7 +286,8 @@ actor StreamOwnership: UpstreamDemand, Service {
             switch step {
             case .holdPool(let key, let token):
                 guard ledger.holds(key, token: token) else { continue }
-                _ = await holdPool(key, token: token)
+                // Not awaited: an exchange slow to acknowledge must not hold up the next tick's renewals.
+                Task { _ = await self.holdPool(key, token: token) }
             case .releasePool(let key):
                 ledger.releasedPool(key)
                 await upstream.pool(for: key.venue)?.release(key)

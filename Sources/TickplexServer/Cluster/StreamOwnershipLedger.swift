@@ -38,6 +38,9 @@ struct StreamOwnershipLedger: Sendable {
     private(set) var owned: [StreamKey: Owned] = [:]
     private(set) var clusterWanted: Set<StreamKey> = []
     private(set) var acquiring: Set<StreamKey> = []
+    /// Owned streams whose pool reference is being taken (the upstream subscribe is under way), by lease token: a
+    /// tick in the meantime must not take a second reference (it would never be released) nor wait for it.
+    private(set) var holding: [StreamKey: String] = [:]
     private var refusedUntil: [StreamKey: Int64] = [:]
 
     init(canOwn: Bool) { self.canOwn = canOwn }
@@ -63,7 +66,7 @@ struct StreamOwnershipLedger: Sendable {
     func afterFirstWant(_ key: StreamKey) -> WantStep {
         guard canOwn, local[key] != nil else { return .none }
         guard let held = owned[key] else { return .acquire }
-        return held.poolHeld ? .none : .holdPool(token: held.token)
+        return held.poolHeld || holding[key] != nil ? .none : .holdPool(token: held.token)
     }
 
     /// The cluster's demand as Redis has it now (this node's own always counts).
@@ -93,8 +96,21 @@ struct StreamOwnershipLedger: Sendable {
         owned[key] = Owned(token: token, names: names, poolHeld: false)
     }
 
+    /// A pool reference is to be taken under `token`: false when one is held or being taken already.
+    mutating func beginHold(_ key: StreamKey, token: String) -> Bool {
+        guard let held = owned[key], held.token == token, !held.poolHeld, holding[key] == nil else { return false }
+        holding[key] = token
+        return true
+    }
+
+    /// The pool refused the reference taken under `token`.
+    mutating func holdFailed(_ key: StreamKey, token: String) {
+        if holding[key] == token { holding[key] = nil }
+    }
+
     /// The pool took its reference under `token`; false when the lease was lost meanwhile (the reference must go).
     mutating func pooled(_ key: StreamKey, token: String) -> Bool {
+        if holding[key] == token { holding[key] = nil }
         guard owned[key]?.token == token else { return false }
         owned[key]?.poolHeld = true
         return true
@@ -127,6 +143,8 @@ struct StreamOwnershipLedger: Sendable {
     func plan(carried: (StreamKey) -> Bool) -> [Step] {
         owned.sorted { $0.key.argument < $1.key.argument }.compactMap { key, held in
             let wanted = clusterWanted.contains(key)
+            // A reference being taken is left to finish: it is neither asked for again nor given back under it.
+            if holding[key] != nil { return nil }
             if wanted && !held.poolHeld { return .holdPool(key, token: held.token) }
             if !wanted && held.poolHeld { return .releasePool(key) }
             if !wanted && !held.poolHeld && !carried(key) { return .giveBack(key) }
