@@ -3,8 +3,8 @@ public import TickplexBus
 public import TickplexModel
 
 /// The streams this node may publish now, shared by `StreamOwnership` (which installs, extends and removes them)
-/// and `EventPublisher` (which reads one per event). An event of a stream without a valid fence is not published:
-/// the lease is another node's, or this node has not renewed it in time (it was paused, or Redis is away).
+/// and `EventPublisher` (which reads one per event). An event of a stream without a fence is not published: the
+/// lease is another node's, or Redis refused one of its publishes (the lease had expired or moved there).
 public final class OwnershipFences: Sendable {
     public struct Fence: Sendable {
         public var names: StreamLeaseNames
@@ -16,13 +16,13 @@ public final class OwnershipFences: Sendable {
         public var seqKnown: Bool
         /// Changes with every lease taken: the publisher continues the sequence once per epoch.
         public var epoch: Int
-        /// Past this instant the lease may have expired in Redis: stop publishing until a renewal says otherwise.
-        public var validUntil: ContinuousClock.Instant
         /// The stream was taken over from a holder that did not give it up: clients are told, and get a snapshot.
         public var takeover: Bool
     }
 
     private let table = Mutex<[StreamKey: Fence]>([:])
+    /// Publishes Redis refused (the lease had expired or moved there).
+    let refusedPublishes = Atomic<Int>(0)
 
     public init() {}
 
@@ -30,17 +30,11 @@ public final class OwnershipFences: Sendable {
 
     func install(_ key: StreamKey, _ fence: Fence) { table.withLock { $0[key] = fence } }
 
-    /// A renewal succeeded: valid until `until`, if `token` still holds the fence.
-    func extend(_ key: StreamKey, token: String, until: ContinuousClock.Instant) {
-        table.withLock { all in
-            if all[key]?.token == token { all[key]?.validUntil = until }
-        }
-    }
-
     func remove(_ key: StreamKey) { table.withLock { $0[key] = nil } }
 
     /// A fenced publish on `channel` was refused: whatever holds that channel's fence stops now.
     func removeChannel(_ channel: String) {
+        refusedPublishes.wrappingAdd(1, ordering: .relaxed)
         table.withLock { all in
             for (key, fence) in all where fence.names.channel == channel { all[key] = nil }
         }

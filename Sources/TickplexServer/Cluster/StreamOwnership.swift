@@ -73,11 +73,6 @@ actor StreamOwnership: UpstreamDemand, Service {
 
     private func member(_ key: StreamKey) -> String { ClusterDemand.member(argument: key.argument, nodeId: nodeId) }
 
-    /// Lease validity as seen here: counted from before the request was sent, with a margin for clock rates.
-    private func validUntil(sentAt: ContinuousClock.Instant) -> ContinuousClock.Instant {
-        sentAt + .milliseconds(ttlMs * 9 / 10)
-    }
-
     private static func nowMs() -> Int64 { UpstreamPool.nowMs() }
 
     // MARK: - Demand
@@ -123,7 +118,6 @@ actor StreamOwnership: UpstreamDemand, Service {
         let attempts = candidates.map {
             (key: $0, names: keyspace.leaseNames($0), token: RedisStreamLeases.token(nodeId: nodeId))
         }
-        let sentAt = ContinuousClock.now
         let replies: [RESPValue]
         do {
             replies = try await redis.send(
@@ -134,14 +128,14 @@ actor StreamOwnership: UpstreamDemand, Service {
         var results: [(key: StreamKey, rejection: VenueRejection?)] = []
         for (attempt, reply) in zip(attempts, replies) {
             guard let grant = try? RedisStreamLeases.grant(reply, token: attempt.token) else { continue }
-            results.append((attempt.key, await took(attempt.key, grant, names: attempt.names, sentAt: sentAt)))
+            results.append((attempt.key, await took(attempt.key, grant, names: attempt.names)))
         }
         return results
     }
 
     /// This node holds the lease now: fence, tell the clients of a takeover, subscribe upstream.
     private func took(
-        _ key: StreamKey, _ grant: LeaseGrant, names: StreamLeaseNames, sentAt: ContinuousClock.Instant
+        _ key: StreamKey, _ grant: LeaseGrant, names: StreamLeaseNames
     ) async -> VenueRejection? {
         epoch += 1
         let takeover = !grant.cleanHandOver
@@ -149,7 +143,7 @@ actor StreamOwnership: UpstreamDemand, Service {
             key,
             .init(
                 names: names, token: grant.token, seqBase: grant.previousSeq, seqKnown: grant.seqKnown, epoch: epoch,
-                validUntil: validUntil(sentAt: sentAt), takeover: takeover))
+                takeover: takeover))
         ledger.took(key, token: grant.token, names: names)
         if takeover {
             takeovers += 1
@@ -248,7 +242,6 @@ actor StreamOwnership: UpstreamDemand, Service {
     // MARK: - The tick
 
     func runTick() async {
-        let sentAt = ContinuousClock.now
         // 1. This node's demand, and everyone's.
         do {
             let live = try await demand.renew(ledger.local.keys.map(member), ttlMs: ttlMs)
@@ -268,11 +261,7 @@ actor StreamOwnership: UpstreamDemand, Service {
         let held = ledger.renewals
         if let renewed = try? await leases.renew(held.map { ($0.names, $0.token) }, ttlMs: ttlMs) {
             for (item, ok) in zip(held, renewed) where ledger.holds(item.key, token: item.token) {
-                if ok {
-                    fences.extend(item.key, token: item.token, until: validUntil(sentAt: sentAt))
-                } else {
-                    await lost(item.key, why: "renewal refused")
-                }
+                if !ok { await lost(item.key, why: "renewal refused") }
             }
         }
         // 3. Take the free leases of wanted streams.

@@ -67,6 +67,8 @@ public final class EventPublisher: Service, Sendable {
     public var published: Int { counters.published.load(ordering: .relaxed) }
     /// Events not published because this node does not hold (or could not renew) the stream's lease.
     public var unowned: Int { counters.unowned.load(ordering: .relaxed) }
+    /// Events not published for want of the lease: dropped here (no fence) or refused by Redis's publish script.
+    public var fencedEvents: Int { unowned + (fences?.refusedPublishes.load(ordering: .relaxed) ?? 0) }
     /// Events that could not be stored or published (the bus was down).
     public var failed: Int { failures.count }
 
@@ -92,8 +94,11 @@ public final class EventPublisher: Service, Sendable {
                 case .event(let event):
                     var fence: OwnershipFences.Fence?
                     if let fences {
-                        // Not this node's stream (any more), or its lease not renewed in time: not published.
-                        guard let held = fences.fence(for: event.key), held.validUntil > .now else {
+                        // Not this node's stream (any more): not published. Whether the lease still holds is
+                        // Redis's to say (the publish script checks the token): a node slow to renew — a loaded
+                        // machine, a GC-like stall — loses nothing while Redis still has its lease, and one whose
+                        // lease expired or moved is refused there and stops (`onFenced`).
+                        guard let held = fences.fence(for: event.key) else {
                             counters.unowned.wrappingAdd(1, ordering: .relaxed)
                             continue
                         }

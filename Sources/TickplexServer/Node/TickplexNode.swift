@@ -364,7 +364,7 @@ public final class TickplexNode: Sendable {
         return NodeStats.Cluster(
             role: report.role, leaseTtlMs: report.leaseTtlMs, owned: report.owned, served: served.sorted(),
             wantedInCluster: report.wantedInCluster, takeovers: report.takeovers, leasesLost: report.leasesLost,
-            fencedEvents: publisher.unowned, duplicatesDropped: await hub.duplicatesDropped)
+            fencedEvents: publisher.fencedEvents, duplicatesDropped: await hub.duplicatesDropped)
     }
 
     /// The `/stats` document.
