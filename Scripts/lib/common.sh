@@ -28,6 +28,19 @@ ensure_apt() {
     eval "$check" >/dev/null 2>&1 || { log "installed $* but '$check' still fails"; exit 1; }
 }
 
+# A Python package for the tests (PyPI), installed with pip when `import MODULE` fails. The interpreter is exported
+# as TICKPLEX_PYTHON (its real path, not a pyenv shim), so that the tests run the one that has the package.
+ensure_pip() {
+    local module="$1" package="$2" python
+    python="$(python3 -c 'import sys; print(sys.executable)')"
+    export TICKPLEX_PYTHON="$python"
+    if "$python" -c "import $module" >/dev/null 2>&1; then return 0; fi
+    log "installing $package (pip, into $python)"
+    "$python" -m pip install -q --disable-pip-version-check "$package" >/dev/null 2>&1 \
+        || "$python" -m pip install -q --disable-pip-version-check --break-system-packages "$package" >/dev/null
+    "$python" -c "import $module" >/dev/null 2>&1 || { log "installed $package but 'import $module' still fails"; exit 1; }
+}
+
 ensure_hiredis() {
     ensure_apt "test -f /usr/include/hiredis/hiredis.h" libhiredis-dev
 }

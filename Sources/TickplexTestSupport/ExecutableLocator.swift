@@ -1,8 +1,10 @@
 import Foundation
 
-/// Finds programs the tests run: `redis-server` on the PATH, and the `tickplex` binary built beside the tests.
+/// Finds programs the tests run: `redis-server` on the PATH (or a program by its absolute path), and the `tickplex`
+/// binary built beside the tests.
 public enum ExecutableLocator {
     public static func onPath(_ name: String) throws -> String {
+        if name.hasPrefix("/"), FileManager.default.isExecutableFile(atPath: name) { return name }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for dir in path.split(separator: ":") + ["/usr/sbin", "/usr/bin"] {
             let candidate = "\(dir)/\(name)"
@@ -58,3 +60,7 @@ public struct TestSupportError: Error, CustomStringConvertible {
     public let description: String
     public init(description: String) { self.description = description }
 }
+
+/// The Python that Scripts/test installed the tests' PyPI packages into (`TICKPLEX_PYTHON`); else `python3` on the
+/// PATH. The two can differ: a pyenv shim in the shell, the system Python first for the test process.
+public var testPython: String { ProcessInfo.processInfo.environment["TICKPLEX_PYTHON"] ?? "python3" }

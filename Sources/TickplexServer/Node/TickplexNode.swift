@@ -324,6 +324,7 @@ public final class TickplexNode: Sendable {
         router.add(middleware: AccessMiddleware(policy: access))
         HealthRoutes(health: healthMonitor).register(on: router)
         LivePage.register(on: router)
+        OpenAPIDocument.register(on: router)
         guard config.role != .ingest else {
             // An ingest node serves no clients: only the operator's routes above and below.
             StatsRoutes(collect: { await self.stats() }).register(on: router)
@@ -343,6 +344,12 @@ public final class TickplexNode: Sendable {
         ).register(on: router)
         StatsRoutes(collect: { await self.stats() }).register(on: router)
         registerMetrics(on: router)
+        // An upgrade to /ws never reaches the router; a plain GET is told what the path wants.
+        router.get("/ws") { _, _ in
+            var response = JSONResponse.error(.upgradeRequired, "/ws is a WebSocket: send an upgrade request")
+            response.headers[.upgrade] = "websocket"
+            return response
+        }
         return router
     }
 
