@@ -68,37 +68,11 @@ struct KlineRoutes: Sendable {
         if let unlisted = listing(key) {
             return JSONResponse.error(.notFound, unlisted.reason)
         }
-        let series = keyspace.history(key)
-        var candles: [ByteBuffer]
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var open: Candle?
+        let candles: [ByteBuffer]
         do {
-            candles = try await history.range(series: series, from: from, to: to, limit: limit)
-            if let backfill, candles.count < Self.slots(interval, from: from, to: to, limit: limit, now: now) {
-                do {
-                    let fetched = try await backfill.candles(key, from: from, to: to, limit: limit, now: now)
-                    let held = Set(candles.compactMap(Self.start))
-                    for c in fetched where c.closed && !held.contains(c.start) {
-                        try await history.add(
-                            series: series, start: c.start, candle: ByteBuffer(bytes: Transformer.json(c)))
-                    }
-                    open = fetched.last { !$0.closed && (from ?? .min) <= $0.start && $0.start <= (to ?? .max) }
-                    candles = try await history.range(series: series, from: from, to: to, limit: limit)
-                } catch {
-                    // The store's answer stands; the exchange is asked again on the next request.
-                    logger.warning("klines \(key.argument): not filled from the exchange: \(error)")
-                }
-            }
+            candles = try await self.candles(key, from: from, to: to, limit: limit)
         } catch {
             return JSONResponse.error(.serviceUnavailable, "candle history unavailable: \(error)")
-        }
-        if let open {
-            let buffer = ByteBuffer(bytes: Transformer.json(open))
-            if from == nil {
-                candles = Array((candles + [buffer]).suffix(limit))
-            } else if candles.count < limit {
-                candles.append(buffer)
-            }
         }
         // The stored candles are JSON already: spliced in as they are.
         var body = ByteBuffer()
@@ -112,6 +86,42 @@ struct KlineRoutes: Sendable {
         }
         body.writeString("]}")
         return JSONResponse.make(.ok, bytes: body)
+    }
+
+    /// The candles of `key` in the range, ascending, at most `limit`: the history's closed ones (a range it does not
+    /// hold filled from the exchange's REST klines), and the running candle when it lies in the range (never
+    /// stored). Throws when the history is away.
+    func candles(_ key: StreamKey, from: Int64?, to: Int64?, limit: Int) async throws -> [ByteBuffer] {
+        guard let interval = key.interval else { return [] }
+        let series = keyspace.history(key)
+        var candles: [ByteBuffer]
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var open: Candle?
+        candles = try await history.range(series: series, from: from, to: to, limit: limit)
+        if let backfill, candles.count < Self.slots(interval, from: from, to: to, limit: limit, now: now) {
+            do {
+                let fetched = try await backfill.candles(key, from: from, to: to, limit: limit, now: now)
+                let held = Set(candles.compactMap(Self.start))
+                for c in fetched where c.closed && !held.contains(c.start) {
+                    try await history.add(
+                        series: series, start: c.start, candle: ByteBuffer(bytes: Transformer.json(c)))
+                }
+                open = fetched.last { !$0.closed && (from ?? .min) <= $0.start && $0.start <= (to ?? .max) }
+                candles = try await history.range(series: series, from: from, to: to, limit: limit)
+            } catch {
+                // The store's answer stands; the exchange is asked again on the next request.
+                logger.warning("klines \(key.argument): not filled from the exchange: \(error)")
+            }
+        }
+        if let open {
+            let buffer = ByteBuffer(bytes: Transformer.json(open))
+            if from == nil {
+                candles = Array((candles + [buffer]).suffix(limit))
+            } else if candles.count < limit {
+                candles.append(buffer)
+            }
+        }
+        return candles
     }
 
     /// How many closed candles the range can hold at most: interval starts in it whose candle has ended by `now`, at

@@ -12,6 +12,7 @@ import TickplexModel
 import TickplexProtocol
 public import TickplexRedis
 public import TickplexUpstream
+import TickplexVenues
 public import UnixSignals
 
 /// The composition root: builds the bus, the last-value store, the HTTP application and the services that run
@@ -337,11 +338,14 @@ public final class TickplexNode: Sendable {
             budget: newStreamBudget, signal: eventSignal
         ).register(on: router)
         let upstream = self.upstream
-        KlineRoutes(
+        let listing: @Sendable (StreamKey) -> VenueRejection? = { key in
+            upstream.pool(for: key.venue)?.listingRefusal(key)
+        }
+        let klines = KlineRoutes(
             config: config, history: history, keyspace: keyspace,
-            backfill: KlineBackfill(clients: catalogueService.clients),
-            listing: { key in upstream.pool(for: key.venue)?.listingRefusal(key) }, logger: logger
-        ).register(on: router)
+            backfill: KlineBackfill(clients: catalogueService.clients), listing: listing, logger: logger)
+        klines.register(on: router)
+        NativeRESTRoutes(klines: klines, listing: listing).register(on: router)
         StatsRoutes(collect: { await self.stats() }).register(on: router)
         registerMetrics(on: router)
         // An upgrade to /ws never reaches the router; a plain GET is told what the path wants.

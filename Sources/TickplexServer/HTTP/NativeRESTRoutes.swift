@@ -1,0 +1,178 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TickplexConfig
+import TickplexModel
+import TickplexVenues
+
+/// The exchanges' own REST shapes, served by Tickplex (the first routes of issue 13's native REST edge), so that a
+/// bot written against Bybit or Binance changes only its base URL:
+/// - Bybit `/bybit/v5/market/time` and `/bybit/v5/market/kline` (from the candle history, rows of 7 strings,
+///   newest first, Bybit's envelope; errors answer HTTP 200 with `retCode` 10001 as Bybit does);
+/// - Binance `/binance/spot/api/v3/{ping,time}` and `/binance/usdm/fapi/v1/{ping,time}`.
+/// Every other path under `/bybit/` and `/binance/` answers 404 in the venue's error shape: a market-data proxy is
+/// never a way to account or order endpoints, and nothing is forwarded.
+struct NativeRESTRoutes: Sendable {
+    let klines: KlineRoutes
+    let listing: @Sendable (StreamKey) -> VenueRejection?
+
+    static let bybitKlineParameters: Set<String> = ["category", "symbol", "interval", "start", "end", "limit", "token"]
+
+    func register(on router: Router<some RequestContext>) {
+        router.get("/bybit/v5/market/time") { _, _ in
+            let now = Self.nowMs()
+            var w = JSONWriter(capacity: 80)
+            w.beginObject()
+            w.key("timeSecond")
+            w.string(String(now / 1000))
+            w.key("timeNano")
+            w.string(String(now) + "000000")
+            w.endObject()
+            return Self.bybit(result: w.bytes)
+        }
+        router.get("/bybit/v5/market/kline") { request, _ in
+            await bybitKline(request.uri.queryParameters)
+        }
+        for prefix in ["/binance/spot/api/v3", "/binance/usdm/fapi/v1"] {
+            router.get(RouterPath(stringLiteral: prefix + "/ping")) { _, _ in Self.json(.ok, Array("{}".utf8)) }
+            router.get(RouterPath(stringLiteral: prefix + "/time")) { _, _ in
+                Self.json(.ok, Array(#"{"serverTime":\#(Self.nowMs())}"#.utf8))
+            }
+        }
+        // Anything else under the venues' prefixes: not served, in the venue's shape.
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
+            router.on("/bybit/**", method: method) { request, _ in Self.bybitNotServed(request.uri.path) }
+            router.on("/binance/**", method: method) { request, _ in Self.binanceNotServed(request.uri.path) }
+        }
+    }
+
+    // MARK: - Bybit kline
+
+    /// `GET /v5/market/kline?category=&symbol=&interval=&start=&end=&limit=`. The latest `limit` (default 200,
+    /// 1…1000) closed candles with a start in [`start`, `end`], and the running one when it is in the range, newest
+    /// first (Bybit does not document how the three combine; this is the reading that pages back by `end`).
+    func bybitKline(_ query: Parameters) async -> Response {
+        func value(_ name: String) -> String? { query[Substring(name)].map(String.init) }
+        if let unknown = query.map({ String($0.key) }).sorted().first(where: {
+            !Self.bybitKlineParameters.contains($0)
+        }) {
+            return Self.bybitError("params error: unknown parameter \(unknown)")
+        }
+        let venue: Venue
+        switch value("category") ?? "linear" {
+        case "linear": venue = .bybitLinear
+        case "spot": venue = .bybitSpot
+        case "inverse": venue = .bybitInverse
+        case let other: return Self.bybitError("params error: category \(other) is not spot, linear or inverse")
+        }
+        guard let symbol = value("symbol"), !symbol.isEmpty else {
+            return Self.bybitError("params error: symbol is required")
+        }
+        guard
+            let raw = value("interval"),
+            let interval = KlineInterval.allCases.first(where: { $0.bybitName == raw })
+        else {
+            let names = KlineInterval.allCases.map(\.bybitName).joined(separator: ",")
+            return Self.bybitError("params error: interval must be one of \(names)")
+        }
+        let start: Int64?
+        let end: Int64?
+        let limit: Int
+        do throws(BadParameter) {
+            start = try RESTParameters.millis("start", value("start"))
+            end = try RESTParameters.millis("end", value("end"))
+        } catch {
+            return Self.bybitError("params error: \(error.message)")
+        }
+        if let raw = value("limit") {
+            guard let n = Int(raw), (1...1000).contains(n) else {
+                return Self.bybitError("params error: limit must be 1 to 1000")
+            }
+            limit = n
+        } else {
+            limit = 200
+        }
+        if let start, let end, start > end { return Self.bybitError("params error: start is after end") }
+        let key = StreamKey.kline(interval, symbol.uppercased(), venue)
+        if listing(key) != nil { return Self.bybitError("Not supported symbols") }
+        let candles: [ByteBuffer]
+        do {
+            // The latest up to `end`, then those from `start`: the newest `limit` of the range.
+            candles = try await klines.candles(key, from: nil, to: end, limit: limit)
+        } catch {
+            return Self.bybitError("Request timeout, please try again later", code: 10016)
+        }
+        var w = JSONWriter(capacity: 64 + candles.count * 96)
+        w.beginObject()
+        w.key("symbol")
+        w.string(key.symbol)
+        w.key("category")
+        w.string(value("category") ?? "linear")
+        w.key("list")
+        w.arrayValue()
+        for candle in candles.reversed() {
+            guard let row = Self.bybitRow(candle), start.map({ row.start >= $0 }) ?? true else { continue }
+            w.beginArray()
+            for field in row.fields { w.string(field) }
+            w.endArray()
+        }
+        w.endArray()
+        w.endObject()
+        return Self.bybit(result: w.bytes)
+    }
+
+    /// A stored candle as Bybit's row: `[startTime, open, high, low, close, volume, turnover]`, all strings.
+    static func bybitRow(_ candle: ByteBuffer) -> (start: Int64, fields: [String])? {
+        guard let json = try? JSONParser.parse(candle.readableBytesView), let start = json["start"]?.int64 else {
+            return nil
+        }
+        let fields = ["open", "high", "low", "close", "volume", "turnover"].map { json[$0]?.string ?? "0" }
+        return (start, [String(start)] + fields)
+    }
+
+    // MARK: - Shapes
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Bybit's envelope: `{"retCode":0,"retMsg":"OK","result":…,"retExtInfo":{},"time":…}`.
+    static func bybit(result: [UInt8], retCode: Int = 0, retMsg: String = "OK", status: HTTPResponse.Status = .ok)
+        -> Response
+    {
+        var message = JSONWriter(capacity: 64)
+        message.string(retMsg)
+        // The result is JSON already: spliced in as it is.
+        let text =
+            #"{"retCode":\#(retCode),"retMsg":"# + String(decoding: message.bytes, as: UTF8.self) + #","result":"#
+            + String(decoding: result, as: UTF8.self) + #","retExtInfo":{},"time":\#(nowMs())}"#
+        return json(status, Array(text.utf8))
+    }
+
+    /// A Bybit error: HTTP 200 (Bybit's rule), `retCode` 10001 unless said, `"result":{}`.
+    static func bybitError(_ message: String, code: Int = 10001) -> Response {
+        bybit(result: Array("{}".utf8), retCode: code, retMsg: message)
+    }
+
+    static func bybitNotServed(_ path: String) -> Response {
+        bybit(
+            result: Array("{}".utf8), retCode: 10001,
+            retMsg: "\(path) is not served: this is a market-data proxy (market endpoints only)", status: .notFound)
+    }
+
+    /// Binance's error body: `{"code":…,"msg":…}`.
+    static func binanceNotServed(_ path: String) -> Response {
+        var w = JSONWriter(capacity: 160)
+        w.beginObject()
+        w.key("code")
+        w.int(-1000)
+        w.key("msg")
+        w.string("\(path) is not served: this is a market-data proxy (market endpoints only)")
+        w.endObject()
+        return json(.notFound, w.bytes)
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
