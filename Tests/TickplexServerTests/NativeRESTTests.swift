@@ -134,4 +134,37 @@ struct NativeRESTTests {
             }
         }
     }
+
+    @Test("Binance spot ticker/price and ticker/bookTicker: the recorded shapes, decimal strings, Binance's errors")
+    func binanceTickers() async throws {
+        try await withNode(["UPSTREAM": "sim"]) { port, node in
+            #expect(await eventually { catalogueLoaded(node) })
+            let decimal = #/^[0-9]+(\.[0-9]+)?$/#
+            let book = try await httpGet(port: port, "/binance/spot/api/v3/ticker/bookTicker?symbol=BTCUSDT")
+            #expect(book.status == 200, "\(book.body)")
+            let answer = try #require(jsonObject(book.body))
+            let recorded = try Self.fixture("binance/bookTicker.json")
+            #expect(Set(answer.keys) == Set(recorded.keys), "\(answer.keys.sorted())")
+            #expect(answer["symbol"] as? String == "BTCUSDT")
+            for k in ["bidPrice", "bidQty", "askPrice", "askQty"] {
+                let v = answer[k] as? String ?? ""
+                #expect(v.wholeMatch(of: decimal) != nil, "\(k): \(v)")
+            }
+            let price = try #require(
+                jsonObject(try await httpGet(port: port, "/binance/spot/api/v3/ticker/price?symbol=BTCUSDT").body))
+            #expect(Set(price.keys) == ["symbol", "price"])
+            #expect((price["price"] as? String ?? "").wholeMatch(of: decimal) != nil)
+            // The same ticker as /v1/quote on binance.spot: the stream is the one Tickplex already carries.
+            let quote = try #require(
+                jsonObject(try await httpGet(port: port, "/v1/quote/BTCUSDT?venue=binance.spot").body))
+            #expect(quote["stream"] as? String == "tickplex.binance.spot.ticker.BTCUSDT")
+            for (query, code) in [
+                ("", -1102), ("symbol=btcusdt", -1100), ("symbol=NOPEUSDT", -1121), ("symbol=BTCUSDT&x=1", -1104),
+            ] {
+                let r = try await httpGet(port: port, "/binance/spot/api/v3/ticker/price?\(query)")
+                #expect(r.status == 400, "\(query): \(r.body)")
+                #expect(jsonObject(r.body)?["code"] as? Int == code, "\(query): \(r.body)")
+            }
+        }
+    }
 }

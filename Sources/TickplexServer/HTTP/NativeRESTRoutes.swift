@@ -9,11 +9,14 @@ import TickplexVenues
 /// bot written against Bybit or Binance changes only its base URL:
 /// - Bybit `/bybit/v5/market/time` and `/bybit/v5/market/kline` (from the candle history, rows of 7 strings,
 ///   newest first, Bybit's envelope; errors answer HTTP 200 with `retCode` 10001 as Bybit does);
-/// - Binance `/binance/spot/api/v3/{ping,time}` and `/binance/usdm/fapi/v1/{ping,time}`.
+/// - Binance `/binance/spot/api/v3/{ping,time}` and `/binance/usdm/fapi/v1/{ping,time}`; spot
+///   `ticker/price` and `ticker/bookTicker` for one `symbol`, from the live ticker (never stale, as `/v1/quote`).
 /// Every other path under `/bybit/` and `/binance/` answers 404 in the venue's error shape: a market-data proxy is
 /// never a way to account or order endpoints, and nothing is forwarded.
 struct NativeRESTRoutes: Sendable {
     let klines: KlineRoutes
+    /// The last ticker, fresh (subscribed on demand, as `/v1/quote` does).
+    let quotes: QuoteRoutes
     let listing: @Sendable (StreamKey) -> VenueRejection?
 
     static let bybitKlineParameters: Set<String> = ["category", "symbol", "interval", "start", "end", "limit", "token"]
@@ -38,6 +41,17 @@ struct NativeRESTRoutes: Sendable {
             router.get(RouterPath(stringLiteral: prefix + "/time")) { _, _ in
                 Self.json(.ok, Array(#"{"serverTime":\#(Self.nowMs())}"#.utf8))
             }
+        }
+        router.get("/binance/spot/api/v3/ticker/price") { request, _ in
+            await binanceTicker(request, fields: [("price", "price")])
+        }
+        router.get("/binance/spot/api/v3/ticker/bookTicker") { request, _ in
+            await binanceTicker(
+                request,
+                fields: [
+                    ("bidPrice", "bid.price"), ("bidQty", "bid.size"), ("askPrice", "ask.price"),
+                    ("askQty", "ask.size"),
+                ])
         }
         // Anything else under the venues' prefixes: not served, in the venue's shape.
         for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
@@ -130,6 +144,62 @@ struct NativeRESTRoutes: Sendable {
         return (start, [String(start)] + fields)
     }
 
+    // MARK: - Binance spot tickers
+
+    /// `{"symbol":…, <fields>}` from the fresh ticker of `symbol` on binance.spot; Binance's errors otherwise
+    /// (`-1102` without a symbol: one symbol per request here, the all-market answer is not served; `-1121` for an
+    /// unknown one; `-1001` while the exchange has sent nothing fresh).
+    func binanceTicker(_ request: Request, fields: [(name: String, path: String)]) async -> Response {
+        let query = request.uri.queryParameters
+        if let unknown = query.map({ String($0.key) }).sorted().first(where: { $0 != "symbol" && $0 != "token" }) {
+            return Self.binanceError(
+                .badRequest, -1104, "Not all sent parameters were read; parameter '\(unknown)' is not accepted here.")
+        }
+        guard let symbol = query["symbol"].map(String.init), !symbol.isEmpty else {
+            return Self.binanceError(
+                .badRequest, -1102,
+                "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed. (One symbol per request here.)"
+            )
+        }
+        guard symbol.utf8.count <= 20, symbol.allSatisfy({ $0.isUppercase || $0.isNumber || "-_.".contains($0) }) else {
+            return Self.binanceError(
+                .badRequest, -1100,
+                "Illegal characters found in parameter 'symbol'; legal range is '^[A-Z0-9-_.]{1,20}$'.")
+        }
+        let answer = await quotes.answer(
+            symbol: symbol, venue: Venue.binanceSpot.rawValue, caller: quotes.caller(request))
+        let body: ByteBuffer
+        switch answer {
+        case .fresh(let fresh): body = fresh
+        case .refused(let response):
+            switch response.status.code {
+            case 400, 404: return Self.binanceError(.badRequest, -1121, "Invalid symbol.")
+            case 429:
+                return Self.binanceError(
+                    .tooManyRequests, -1003, "Too many new streams from this client; try again later.")
+            default:
+                return Self.binanceError(
+                    .serviceUnavailable, -1001, "Internal error; unable to process your request. Please try again.")
+            }
+        }
+        guard let ticker = try? JSONParser.parse(body.readableBytesView) else {
+            return Self.binanceError(
+                .serviceUnavailable, -1001, "Internal error; unable to process your request. Please try again.")
+        }
+        var w = JSONWriter(capacity: 160)
+        w.beginObject()
+        w.key("symbol")
+        w.string(symbol)
+        for field in fields {
+            var value: JSONValue? = ticker
+            for part in field.path.split(separator: ".") { value = value?[String(part)] }
+            w.key(field.name)
+            w.string(value?.string)
+        }
+        w.endObject()
+        return Self.json(.ok, w.bytes)
+    }
+
     // MARK: - Shapes
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -158,16 +228,20 @@ struct NativeRESTRoutes: Sendable {
             retMsg: "\(path) is not served: this is a market-data proxy (market endpoints only)", status: .notFound)
     }
 
-    /// Binance's error body: `{"code":…,"msg":…}`.
     static func binanceNotServed(_ path: String) -> Response {
+        binanceError(.notFound, -1000, "\(path) is not served: this is a market-data proxy (market endpoints only)")
+    }
+
+    /// Binance's error body: `{"code":…,"msg":…}`.
+    static func binanceError(_ status: HTTPResponse.Status, _ code: Int, _ message: String) -> Response {
         var w = JSONWriter(capacity: 160)
         w.beginObject()
         w.key("code")
-        w.int(-1000)
+        w.int(Int64(code))
         w.key("msg")
-        w.string("\(path) is not served: this is a market-data proxy (market endpoints only)")
+        w.string(message)
         w.endObject()
-        return json(.notFound, w.bytes)
+        return json(status, w.bytes)
     }
 
     static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {

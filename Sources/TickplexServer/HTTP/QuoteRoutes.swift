@@ -52,30 +52,43 @@ struct QuoteRoutes: Sendable {
         return "rest:" + (credential ?? "")
     }
 
+    /// A fresh quote's body, or the answer that says why there is none.
+    enum Answer {
+        case fresh(ByteBuffer)
+        case refused(Response)
+    }
+
     func quote(symbol rawSymbol: String?, venue rawVenue: String?, caller: String = "rest:") async -> Response {
+        switch await answer(symbol: rawSymbol, venue: rawVenue, caller: caller) {
+        case .fresh(let body): JSONResponse.make(.ok, bytes: body)
+        case .refused(let response): response
+        }
+    }
+
+    func answer(symbol rawSymbol: String?, venue rawVenue: String?, caller: String = "rest:") async -> Answer {
         let symbol: String
         let venue: Venue
         do {
             symbol = try RESTParameters.symbol(rawSymbol)
             venue = try RESTParameters.venue(rawVenue, default: config.defaultVenue)
         } catch {
-            return error.response
+            return .refused(error.response)
         }
         let key = StreamKey.ticker(symbol, venue)
         let started = ContinuousClock.now
         // Refused moments ago: answer with the exchange's words without asking it again.
         if let reason = rejections.reason(for: key, since: started - .seconds(60)) {
-            return unknownSymbol(key, reason)
+            return .refused(unknownSymbol(key, reason))
         }
         guard let pool = upstream.pool(for: venue) else {
-            return JSONResponse.error(.badRequest, "venue \(venue.rawValue) is not configured on this node")
+            return .refused(JSONResponse.error(.badRequest, "venue \(venue.rawValue) is not configured on this node"))
         }
-        if let unlisted = pool.listingRefusal(key) { return unknownSymbol(key, unlisted.reason) }
+        if let unlisted = pool.listingRefusal(key) { return .refused(unknownSymbol(key, unlisted.reason)) }
         if !(await demand.carries(key)), let refusal = budget.spend(caller) {
-            return JSONResponse.error(.tooManyRequests, refusal)
+            return .refused(JSONResponse.error(.tooManyRequests, refusal))
         }
         if let refusal = await demand.want(key) {
-            return unknownSymbol(key, refusal.reason)
+            return .refused(unknownSymbol(key, refusal.reason))
         }
         let response = await waitForQuote(key, started: started)
         await demand.unwant(key)
@@ -84,7 +97,7 @@ struct QuoteRoutes: Sendable {
 
     /// The stored value when there is one; otherwise the stream's first event, as the publisher publishes it.
     /// An event published between the store read and the wait is found by the second read, after the wait.
-    private func waitForQuote(_ key: StreamKey, started: ContinuousClock.Instant) async -> Response {
+    private func waitForQuote(_ key: StreamKey, started: ContinuousClock.Instant) async -> Answer {
         let storeKey = keyspace.lastValue(key)
         var waited = false
         while true {
@@ -92,20 +105,22 @@ struct QuoteRoutes: Sendable {
             do {
                 stored = try await store.get(storeKey)
             } catch {
-                return JSONResponse.error(.serviceUnavailable, "last-value store unavailable: \(error)")
+                return .refused(JSONResponse.error(.serviceUnavailable, "last-value store unavailable: \(error)"))
             }
             if let stored {
                 guard stored.ageMs <= config.quoteMaxAgeMs else {
-                    return JSONResponse.make(
-                        .serviceUnavailable,
-                        bytes: ByteBuffer(
-                            string:
-                                #"{"error":"stale","ageMs":\#(stored.ageMs),"maxAgeMs":\#(config.quoteMaxAgeMs)}"#))
+                    return .refused(
+                        JSONResponse.make(
+                            .serviceUnavailable,
+                            bytes: ByteBuffer(
+                                string:
+                                    #"{"error":"stale","ageMs":\#(stored.ageMs),"maxAgeMs":\#(config.quoteMaxAgeMs)}"#))
+                    )
                 }
-                return JSONResponse.make(.ok, bytes: Self.body(stored, key: key, brand: config.brand))
+                return .fresh(Self.body(stored, key: key, brand: config.brand))
             }
             if let reason = rejections.reason(for: key, since: started - .seconds(60)) {
-                return unknownSymbol(key, reason)
+                return .refused(unknownSymbol(key, reason))
             }
             let remaining = started + .milliseconds(config.quoteWaitMs) - ContinuousClock.now
             if !demand.publishesLocally {
@@ -119,17 +134,17 @@ struct QuoteRoutes: Sendable {
             if remaining > .zero, let event = await signal.next(key.streamName(brand: config.brand), timeout: remaining)
             {
                 // Just published: its age is the time since it was received.
-                return JSONResponse.make(
-                    .ok, bytes: Self.body(StoredValue(value: event, ageMs: 0), key: key, brand: config.brand))
+                return .fresh(Self.body(StoredValue(value: event, ageMs: 0), key: key, brand: config.brand))
             }
         }
         let ms = (ContinuousClock.now - started).milliseconds
-        return JSONResponse.make(
-            .gatewayTimeout,
-            bytes: ByteBuffer(
-                string:
-                    #"{"error":"no data from the exchange within QUOTE_WAIT_MS","waitedMs":\#(ms),"stream":"\#(key.streamName(brand: config.brand))"}"#
-            ))
+        return .refused(
+            JSONResponse.make(
+                .gatewayTimeout,
+                bytes: ByteBuffer(
+                    string:
+                        #"{"error":"no data from the exchange within QUOTE_WAIT_MS","waitedMs":\#(ms),"stream":"\#(key.streamName(brand: config.brand))"}"#
+                )))
     }
 
     private func unknownSymbol(_ key: StreamKey, _ reason: String) -> Response {

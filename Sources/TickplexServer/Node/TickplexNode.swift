@@ -332,11 +332,11 @@ public final class TickplexNode: Sendable {
             registerMetrics(on: router)
             return router
         }
-        QuoteRoutes(
+        let quotes = QuoteRoutes(
             config: config, store: store, keyspace: keyspace, upstream: upstream, demand: demand,
             rejections: rejections,
-            budget: newStreamBudget, signal: eventSignal
-        ).register(on: router)
+            budget: newStreamBudget, signal: eventSignal)
+        quotes.register(on: router)
         let upstream = self.upstream
         let listing: @Sendable (StreamKey) -> VenueRejection? = { key in
             upstream.pool(for: key.venue)?.listingRefusal(key)
@@ -345,7 +345,7 @@ public final class TickplexNode: Sendable {
             config: config, history: history, keyspace: keyspace,
             backfill: KlineBackfill(clients: catalogueService.clients), listing: listing, logger: logger)
         klines.register(on: router)
-        NativeRESTRoutes(klines: klines, listing: listing).register(on: router)
+        NativeRESTRoutes(klines: klines, quotes: quotes, listing: listing).register(on: router)
         StatsRoutes(collect: { await self.stats() }).register(on: router)
         registerMetrics(on: router)
         // An upgrade to /ws never reaches the router; a plain GET is told what the path wants.
