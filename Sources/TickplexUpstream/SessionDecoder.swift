@@ -15,25 +15,27 @@ final class SessionDecoder: Sendable {
     /// Decodes one text message: events go to `deliver` (under the lock, in order); the other messages
     /// (acks, pongs, snapshot requests, shutdown) are returned for the connection to act on.
     func decode(_ text: String, receivedAt: Int64, deliver: (MarketEvent) -> Void) -> Outcome {
-        state.withLock { s in
-            do throws(VenueDecodeError) {
-                return Outcome(messages: Self.hand(try s.codec.decode(text, receivedAt: receivedAt), deliver))
-            } catch {
-                return Outcome(messages: [], error: error)
-            }
-        }
+        step(deliver) { codec throws(VenueDecodeError) in try codec.decode(text, receivedAt: receivedAt) }
     }
 
     /// A REST depth snapshot for `stream`: applied now, its events delivered; nothing once the session has ended.
     func apply(
         _ snapshot: DepthSnapshot, stream: String, receivedAt: Int64, deliver: (MarketEvent) -> Void
     ) -> Outcome {
+        step(deliver, onlyLive: true) { codec throws(VenueDecodeError) in
+            try codec.applyDepthSnapshot(snapshot, stream: stream, receivedAt: receivedAt)
+        }
+    }
+
+    /// One change to the books under the lock; its events handed on there, the rest returned.
+    private func step(
+        _ deliver: (MarketEvent) -> Void, onlyLive: Bool = false,
+        _ body: (inout VenueCodec) throws(VenueDecodeError) -> [VenueMessage]
+    ) -> Outcome {
         state.withLock { s in
-            guard s.live else { return Outcome(messages: []) }
+            if onlyLive && !s.live { return Outcome(messages: []) }
             do throws(VenueDecodeError) {
-                return Outcome(
-                    messages: Self.hand(
-                        try s.codec.applyDepthSnapshot(snapshot, stream: stream, receivedAt: receivedAt), deliver))
+                return Outcome(messages: Self.hand(try body(&s.codec), deliver))
             } catch {
                 return Outcome(messages: [], error: error)
             }

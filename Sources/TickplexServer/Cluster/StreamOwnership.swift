@@ -254,7 +254,8 @@ actor StreamOwnership: UpstreamDemand, Service {
                         return key
                     }))
         } catch {
-            // Redis is away: nothing can be renewed; the fences run out on their own and publishing stops.
+            // Redis is away: nothing is renewed, and nothing published (the writer fails); a lease that expired
+            // meanwhile refuses this node's publishes once Redis is back, and the next tick finds it lost.
             return
         }
         // 2. Renew what this node holds.

@@ -45,7 +45,7 @@ struct KlineRoutes: Sendable {
         let to: Int64?
         let limit: Int
         do throws(BadParameter) {
-            if let unknown = query.map({ String($0.key) }).sorted().first(where: { !Self.parameters.contains($0) }) {
+            if let unknown = RESTParameters.firstUnknown(query, accepted: Self.parameters) {
                 throw BadParameter(
                     parameter: unknown,
                     message:
@@ -94,10 +94,9 @@ struct KlineRoutes: Sendable {
     func candles(_ key: StreamKey, from: Int64?, to: Int64?, limit: Int) async throws -> [ByteBuffer] {
         guard let interval = key.interval else { return [] }
         let series = keyspace.history(key)
-        var candles: [ByteBuffer]
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var open: Candle?
-        candles = try await history.range(series: series, from: from, to: to, limit: limit)
+        var candles = try await history.range(series: series, from: from, to: to, limit: limit)
         if let backfill, candles.count < Self.slots(interval, from: from, to: to, limit: limit, now: now) {
             do {
                 let fetched = try await backfill.candles(key, from: from, to: to, limit: limit, now: now)

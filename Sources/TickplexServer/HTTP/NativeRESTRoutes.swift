@@ -17,7 +17,6 @@ struct NativeRESTRoutes: Sendable {
     let klines: KlineRoutes
     /// The last ticker, fresh (subscribed on demand, as `/v1/quote` does).
     let quotes: QuoteRoutes
-    let listing: @Sendable (StreamKey) -> VenueRejection?
 
     static let bybitKlineParameters: Set<String> = ["category", "symbol", "interval", "start", "end", "limit", "token"]
 
@@ -67,9 +66,7 @@ struct NativeRESTRoutes: Sendable {
     /// first (Bybit does not document how the three combine; this is the reading that pages back by `end`).
     func bybitKline(_ query: Parameters) async -> Response {
         func value(_ name: String) -> String? { query[Substring(name)].map(String.init) }
-        if let unknown = query.map({ String($0.key) }).sorted().first(where: {
-            !Self.bybitKlineParameters.contains($0)
-        }) {
+        if let unknown = RESTParameters.firstUnknown(query, accepted: Self.bybitKlineParameters) {
             return Self.bybitError("params error: unknown parameter \(unknown)")
         }
         let venue: Venue
@@ -82,10 +79,7 @@ struct NativeRESTRoutes: Sendable {
         guard let symbol = value("symbol"), !symbol.isEmpty else {
             return Self.bybitError("params error: symbol is required")
         }
-        guard
-            let raw = value("interval"),
-            let interval = KlineInterval.allCases.first(where: { $0.bybitName == raw })
-        else {
+        guard let interval = value("interval").flatMap(KlineInterval.init(bybitName:)) else {
             let names = KlineInterval.allCases.map(\.bybitName).joined(separator: ",")
             return Self.bybitError("params error: interval must be one of \(names)")
         }
@@ -108,7 +102,7 @@ struct NativeRESTRoutes: Sendable {
         }
         if let start, let end, start > end { return Self.bybitError("params error: start is after end") }
         let key = StreamKey.kline(interval, symbol.uppercased(), venue)
-        if listing(key) != nil { return Self.bybitError("Not supported symbols") }
+        if klines.listing(key) != nil { return Self.bybitError("Not supported symbols") }
         let candles: [ByteBuffer]
         do {
             // The latest up to `end`, then those from `start`: the newest `limit` of the range.
@@ -151,7 +145,7 @@ struct NativeRESTRoutes: Sendable {
     /// unknown one; `-1001` while the exchange has sent nothing fresh).
     func binanceTicker(_ request: Request, fields: [(name: String, path: String)]) async -> Response {
         let query = request.uri.queryParameters
-        if let unknown = query.map({ String($0.key) }).sorted().first(where: { $0 != "symbol" && $0 != "token" }) {
+        if let unknown = RESTParameters.firstUnknown(query, accepted: ["symbol", "token"]) {
             return Self.binanceError(
                 .badRequest, -1104, "Not all sent parameters were read; parameter '\(unknown)' is not accepted here.")
         }

@@ -26,6 +26,11 @@ struct BadParameter: Error {
 }
 
 enum RESTParameters {
+    /// The first parameter of `query` (in name order) that is not `accepted`, if any.
+    static func firstUnknown(_ query: Parameters, accepted: Set<String>) -> String? {
+        query.map { String($0.key) }.sorted().first { !accepted.contains($0) }
+    }
+
     static func venue(_ raw: String?, default defaultVenue: Venue) throws(BadParameter) -> Venue {
         guard let raw else { return defaultVenue }
         guard let venue = Venue(rawValue: raw.lowercased()) else {
@@ -62,7 +67,7 @@ enum RESTParameters {
                 parameter: "interval", message: "interval is required: one of \(list.joined(separator: " "))",
                 extra: ["intervals": list])
         }
-        if let interval = KlineInterval(rawValue: raw) ?? KlineInterval.allCases.first(where: { $0.bybitName == raw }) {
+        if let interval = KlineInterval(rawValue: raw) ?? KlineInterval(bybitName: raw) {
             return interval
         }
         throw BadParameter(

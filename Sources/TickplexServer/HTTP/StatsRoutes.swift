@@ -61,7 +61,7 @@ struct NodeStats: Encodable, Sendable {
         /// Streams this node took from a holder that stopped renewing; leases this node lost.
         var takeovers: Int
         var leasesLost: Int
-        /// Events not published because this node no longer held the stream's lease (fenced).
+        /// Events not published for want of the lease: no fence here, or refused by Redis's publish script.
         var fencedEvents: Int
         /// Bus messages not delivered because their `seq` was not newer (duplicates).
         var duplicatesDropped: Int

@@ -12,7 +12,6 @@ import TickplexModel
 import TickplexProtocol
 public import TickplexRedis
 public import TickplexUpstream
-import TickplexVenues
 public import UnixSignals
 
 /// The composition root: builds the bus, the last-value store, the HTTP application and the services that run
@@ -338,14 +337,12 @@ public final class TickplexNode: Sendable {
             budget: newStreamBudget, signal: eventSignal)
         quotes.register(on: router)
         let upstream = self.upstream
-        let listing: @Sendable (StreamKey) -> VenueRejection? = { key in
-            upstream.pool(for: key.venue)?.listingRefusal(key)
-        }
         let klines = KlineRoutes(
             config: config, history: history, keyspace: keyspace,
-            backfill: KlineBackfill(clients: catalogueService.clients), listing: listing, logger: logger)
+            backfill: KlineBackfill(clients: catalogueService.clients),
+            listing: { key in upstream.pool(for: key.venue)?.listingRefusal(key) }, logger: logger)
         klines.register(on: router)
-        NativeRESTRoutes(klines: klines, quotes: quotes, listing: listing).register(on: router)
+        NativeRESTRoutes(klines: klines, quotes: quotes).register(on: router)
         StatsRoutes(collect: { await self.stats() }).register(on: router)
         registerMetrics(on: router)
         // An upgrade to /ws never reaches the router; a plain GET is told what the path wants.
